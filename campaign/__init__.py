@@ -1,0 +1,103 @@
+"""Survey campaign tool: the application factory."""
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from campaign import config as default_config
+
+#: The project root: templates/ and emails/ live beside the package.
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Secrets weaker than this are refused outside debug and testing.
+MIN_SECRET_LENGTH = 24
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the app.  No side effects: no tables, no network, no jobs."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    load_config(app, test_config)
+    check_secret_key(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_object(default_config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CAMPAIGN")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to run in production on the placeholder or a short secret key."""
+    key = app.config.get("SECRET_KEY") or ""
+    weak = key == default_config.DEV_SECRET_KEY or len(key) < MIN_SECRET_LENGTH
+    if weak and not (app.debug or app.testing):
+        raise RuntimeError(
+            "SECRET_KEY is missing or too weak. Set a random secret of at least "
+            f"{MIN_SECRET_LENGTH} characters in instance/config.py or CAMPAIGN_SECRET_KEY "
+            '(for example: python -c "import secrets; print(secrets.token_urlsafe(32))").'
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from campaign.database import configure_engine, migration_options
+    from campaign.extensions import csrf, db, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), **migration_options())
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Meld je aan om deze pagina te bekijken."
+    login_manager.login_message_category = "info"
+    with app.app_context():
+        configure_engine(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from campaign.auth.views import bp as auth_bp
+    from campaign.contacts.views import bp as contacts_bp
+    from campaign.dashboard.views import bp as dashboard_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(contacts_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from campaign.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from campaign import formatting
+    from campaign.dashboard import navigation
+
+    formatting.register(app)
+    navigation.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from campaign.auth.commands import users_cli
+    from campaign.contacts.commands import contacts_cli
+    from campaign.definitions.commands import campaign_cli
+    from campaign.demo import demo_command
+
+    for group in (users_cli, campaign_cli, contacts_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,46 @@
+"""Default configuration.
+
+Order of precedence (later wins): these defaults, ``instance/config.py``,
+``CAMPAIGN_*`` environment variables, and the mapping a test passes to
+``create_app``.
+"""
+
+#: Placeholder secret; the app refuses to start with it outside debug and testing.
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+SECRET_KEY = DEV_SECRET_KEY
+#: Older keys still accepted when verifying signed tokens and sessions (key rotation).
+SECRET_KEY_FALLBACKS: list[str] = []
+
+#: Relative SQLite paths are put in the instance folder by Flask-SQLAlchemy.
+SQLALCHEMY_DATABASE_URI = "sqlite:///campaign.sqlite3"
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+#: Seconds a SQLite connection waits for a write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+#: No MAIL_SERVER means: write mails as .eml files under instance/outbox/.
+MAIL_SERVER: str | None = None
+MAIL_PORT = 25
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME: str | None = None
+MAIL_PASSWORD: str | None = None
+MAIL_DEFAULT_SENDER: str | None = None
+#: Flask-Mail would suppress sending whenever app.testing; we decide explicitly.
+MAIL_SUPPRESS_SEND = False
+#: Where mails go as .eml files when there is no MAIL_SERVER; None means instance/outbox/.
+OUTBOX_DIR: str | None = None
+
+#: Public address put in mails and on key-figure pages (no trailing slash).
+BASE_URL = "http://127.0.0.1:5000"
+
+#: Biggest request body accepted (CSV uploads included), in bytes.
+MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+
+#: Minutes after close during which a response already in progress may still be submitted.
+SURVEY_GRACE_MINUTES = 60
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
+WTF_CSRF_TIME_LIMIT = None

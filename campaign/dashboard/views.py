@@ -1,0 +1,40 @@
+"""Coordinator pages: the campaign list and a campaign's overview."""
+
+from flask import Blueprint, abort, render_template
+from flask_login import login_required
+
+from campaign.dashboard.queries import count_responses, sector_figures
+from campaign.definitions.services import find_campaign, list_campaigns
+from campaign.models import Campaign
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every /dashboard/ page needs a logged-in coordinator."""
+
+
+def campaign_or_404(slug: str) -> Campaign:
+    campaign = find_campaign(slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("dashboard/index.html", campaigns=list_campaigns())
+
+
+@bp.get("/<slug>/")
+def campaign(slug: str) -> str:
+    campaign = campaign_or_404(slug)
+    return render_template(
+        "dashboard/campaign.html",
+        campaign=campaign,
+        sectors=sector_figures(campaign),
+        started=count_responses(campaign),
+        completed=count_responses(campaign, completed=True),
+    )

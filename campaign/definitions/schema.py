@@ -1,0 +1,295 @@
+"""The campaign file's structure, validated with pydantic.
+
+pydantic gives every error its exact place in the file (``sectors.2.target``),
+which ``loader`` turns into a line number; that is why it is used instead of
+hand-written checks.  See docs/campaign-file.md for the format.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+SLUG = r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$"
+CODE = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+QUESTION_ID = r"^[a-z][a-z0-9_]{0,59}$"
+
+QUESTION_TYPES = ("single", "multiple", "likert", "grid", "text", "textarea", "number", "sector")
+CHOICE_TYPES = ("single", "multiple")
+SCALE_TYPES = ("likert", "grid")
+
+
+def slugify(text: str) -> str:
+    """``Andere, namelijk`` -> ``andere_namelijk``: lower case, no accents, ``_`` for gaps."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+
+
+def _parse_local_datetime(value: Any) -> Any:
+    """Accept ``2027-06-28 09:00``, ``2027-06-28T09:00`` and a bare date."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+        raise ValueError(f"verwacht een datum en uur zoals 2027-06-28 09:00, niet {text!r}")
+    return value
+
+
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Option(Strict):
+    value: str = Field(min_length=1, max_length=80)
+    label: str = Field(min_length=1, max_length=300)
+
+
+def _option(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"value": slugify(value) or value, "label": value}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"value": str(value), "label": str(value)}
+    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+        return {**value, "value": str(value["value"])}
+    return value
+
+
+OptionItem = Annotated[Option, BeforeValidator(_option)]
+
+
+def _unique_values(options: list[Option], what: str) -> list[Option]:
+    seen: set[str] = set()
+    for option in options:
+        if option.value in seen:
+            raise ValueError(f"{what} {option.value!r} komt twee keer voor")
+        seen.add(option.value)
+    return options
+
+
+class ShowIf(Strict):
+    question: str
+    equals: str | None = None
+    includes: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+
+    @field_validator("equals", "includes", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float | bool) else value
+
+    @model_validator(mode="after")
+    def _exactly_one_test(self) -> ShowIf:
+        tests = [t for t in (self.equals, self.includes, self.in_) if t is not None]
+        if len(tests) != 1:
+            raise ValueError("show_if heeft precies één van deze nodig: equals, includes, in")
+        return self
+
+
+class GridItem(Strict):
+    id: str = Field(pattern=QUESTION_ID)
+    label: str = Field(min_length=1, max_length=300)
+
+
+class Question(Strict):
+    id: str = Field(pattern=QUESTION_ID)
+    type: Literal["single", "multiple", "likert", "grid", "text", "textarea", "number", "sector"]
+    label: str = Field(min_length=1, max_length=500)
+    help: str = ""
+    required: bool = False
+    options: list[OptionItem] | None = None
+    other: bool = False
+    max_choices: int | None = Field(default=None, ge=1)
+    scale: str | list[OptionItem] | None = None
+    items: list[GridItem] | None = None
+    max_length: int | None = Field(default=None, ge=1, le=20000)
+    min: float | None = None
+    max: float | None = None
+    integer: bool = True
+    show_if: ShowIf | None = None
+
+    @model_validator(mode="after")
+    def _keys_fit_type(self) -> Question:
+        needs = {
+            "options": self.type in CHOICE_TYPES,
+            "scale": self.type in SCALE_TYPES,
+            "items": self.type == "grid",
+        }
+        for key, needed in needs.items():
+            present = getattr(self, key) is not None
+            if needed and not present:
+                raise ValueError(f"een vraag van type {self.type} heeft '{key}' nodig")
+            if present and not needed:
+                raise ValueError(f"'{key}' past niet bij een vraag van type {self.type}")
+        if self.other and self.type not in CHOICE_TYPES:
+            raise ValueError(f"'other' past niet bij een vraag van type {self.type}")
+        if self.options is not None:
+            _unique_values(self.options, "optie")
+        if self.items is not None:
+            ids = [item.id for item in self.items]
+            if len(ids) != len(set(ids)):
+                raise ValueError("de id's van de items moeten uniek zijn")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("'min' is groter dan 'max'")
+        return self
+
+
+class Page(Strict):
+    id: str = Field(pattern=QUESTION_ID)
+    title: str = Field(min_length=1, max_length=200)
+    intro: str = ""
+    show_if: ShowIf | None = None
+    questions: list[Question] = Field(min_length=1)
+
+
+class Questionnaire(Strict):
+    scales: dict[str, list[OptionItem]] = Field(default_factory=dict)
+    pages: list[Page] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Questionnaire:
+        for name, scale in self.scales.items():
+            if not scale:
+                raise ValueError(f"schaal {name!r} heeft geen opties")
+            _unique_values(scale, f"waarde van schaal {name!r}:")
+        _check_ids_and_references(self)
+        return self
+
+
+def _check_ids_and_references(questionnaire: Questionnaire) -> None:
+    """Question and page ids are unique, scales exist, show_if looks back."""
+    earlier: dict[str, Question] = {}
+    page_ids: set[str] = set()
+    for page in questionnaire.pages:
+        if page.id in page_ids:
+            raise ValueError(f"pagina-id {page.id!r} komt twee keer voor")
+        page_ids.add(page.id)
+        if page.show_if is not None:
+            _check_show_if(page.show_if, earlier, f"pagina {page.id!r}")
+        for question in page.questions:
+            if question.id in earlier:
+                raise ValueError(f"vraag-id {question.id!r} komt twee keer voor")
+            if isinstance(question.scale, str) and question.scale not in questionnaire.scales:
+                raise ValueError(
+                    f"vraag {question.id!r} gebruikt schaal {question.scale!r}, "
+                    "maar die staat niet onder 'scales'"
+                )
+            if question.show_if is not None:
+                _check_show_if(question.show_if, earlier, f"vraag {question.id!r}")
+            earlier[question.id] = question
+
+
+def _check_show_if(show_if: ShowIf, earlier: dict[str, Question], where: str) -> None:
+    target = earlier.get(show_if.question)
+    if target is None:
+        raise ValueError(
+            f"{where}: show_if verwijst naar {show_if.question!r}, maar dat is geen eerdere vraag"
+        )
+    if show_if.includes is not None and target.type != "multiple":
+        raise ValueError(f"{where}: 'includes' werkt enkel op een meerkeuzevraag (multiple)")
+
+
+class Schedule(Strict):
+    opens_at: LocalDateTime
+    reminder_at: LocalDateTime | None = None
+    closes_at: LocalDateTime
+    results_due: LocalDateTime | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Schedule:
+        if self.closes_at <= self.opens_at:
+            raise ValueError("closes_at moet na opens_at komen")
+        if self.reminder_at is not None and not self.opens_at < self.reminder_at < self.closes_at:
+            raise ValueError("reminder_at moet tussen opens_at en closes_at liggen")
+        if self.results_due is not None and self.results_due < self.closes_at:
+            raise ValueError("results_due mag niet vóór closes_at liggen")
+        return self
+
+
+class MailSettings(Strict):
+    sender_name: str = Field(min_length=1, max_length=120)
+    sender_email: EmailStr
+    reply_to: EmailStr | None = None
+    subjects: dict[Literal["invitation", "reminder", "winner"], str] = Field(default_factory=dict)
+
+    @field_validator("sender_name")
+    @classmethod
+    def _single_line(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("moet op één regel staan")
+        return value
+
+
+class SectorSpec(Strict):
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=120)
+    examples: list[str] = Field(default_factory=list)
+    target: int = Field(ge=0)
+
+
+class Prize(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+
+
+class CampaignSpec(Strict):
+    slug: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1, max_length=200)
+    organisers: list[str] = Field(min_length=1)
+    timezone: str = "Europe/Brussels"
+    schedule: Schedule
+    mail: MailSettings
+    intro: str = ""
+    privacy: str = ""
+    sectors: list[SectorSpec] = Field(min_length=1)
+    prizes: list[Prize] = Field(default_factory=list)
+    questionnaire: Questionnaire
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"onbekende tijdzone {value!r} (gebruik een IANA-naam zoals Europe/Brussels)"
+            ) from exc
+        return value
+
+    @field_validator("sectors")
+    @classmethod
+    def _unique_codes(cls, sectors: list[SectorSpec]) -> list[SectorSpec]:
+        codes = [sector.code for sector in sectors]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            raise ValueError(f"sectorcode {duplicates[0]!r} komt twee keer voor")
+        return sectors
+
+
+def question_index(questionnaire: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """All questions of a stored questionnaire by id, in order."""
+    return {q["id"]: q for page in questionnaire.get("pages", []) for q in page["questions"]}

@@ -1,0 +1,52 @@
+"""Dutch (nl-BE) formatting of dates and numbers for templates."""
+
+from datetime import datetime
+
+from flask import Flask
+
+MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+WEEKDAYS = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
+
+
+def format_date(moment: datetime | None, with_weekday: bool = False) -> str:
+    """``15 september 2027`` (optionally ``woensdag 15 september 2027``)."""
+    if moment is None:
+        return "—"
+    text = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    return f"{WEEKDAYS[moment.weekday()]} {text}" if with_weekday else text
+
+
+def format_datetime(moment: datetime | None) -> str:
+    """``15 september 2027 om 23.59 u``."""
+    if moment is None:
+        return "—"
+    return f"{format_date(moment)} om {moment.hour:02d}.{moment.minute:02d} u"
+
+
+def format_number(value: int | float | None) -> str:
+    """Thousands separated by a dot, decimals by a comma, as in Flemish text."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        whole, _, decimals = f"{value:,.1f}".partition(".")
+        return whole.replace(",", ".") + "," + decimals
+    return f"{int(value):,}".replace(",", ".")
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(format_date, "date_nl")
+    app.add_template_filter(format_datetime, "datetime_nl")
+    app.add_template_filter(format_number, "number_nl")

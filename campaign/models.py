@@ -1,0 +1,365 @@
+"""The shared data model (SQLAlchemy 2.0 typed declarative).
+
+Every capability reads and writes these models; rules live in the
+capabilities' ``services.py``.  All timestamps are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite has no timezone support: values are stored naive in UTC and come
+    back aware, so comparisons with ``utcnow()`` work the same everywhere.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware datetime in UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: Lower-case letters and digits without the look-alikes 0, o, 1, l, i, so a
+#: code can be typed from paper.
+LINK_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+#: 14 characters of a 31-letter alphabet carry 14 * log2(31) = 69.4 bits of randomness.
+LINK_CODE_LENGTH = 14
+
+
+def new_link_code() -> str:
+    return "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+
+def new_response_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_receipt() -> str:
+    """A draw receipt: short, readable, random (about 40 bits), e.g. ``K7M2-X9QD``."""
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    raw = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+class CampaignState(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable identifier used in commands and URLs.
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: Names of the organising organisations, in display order.
+    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: IANA timezone name; the schedule is declared in local time of this zone.
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when a coordinator closes the survey by hand (or the close job runs).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Mail settings from the campaign file: sender_name, sender_email, reply_to, subjects.
+    mail_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Welcome-page text and privacy statement shown to respondents.
+    intro: Mapped[str] = mapped_column(Text, default="")
+    privacy: Mapped[str] = mapped_column(Text, default="")
+    #: List of {"name", "description"}; one winner per prize.
+    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: The validated questionnaire (pages, questions, scales) as loaded from the file.
+    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Goes up by one each time a load changes the questionnaire.
+    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
+    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    sectors: Mapped[list[Sector]] = relationship(
+        back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
+    )
+
+    def state(self, now: datetime | None = None) -> CampaignState:
+        """Draft before opening, open until the close time or a manual close, then closed."""
+        now = now or utcnow()
+        if self.closed_at is not None and self.closed_at <= now:
+            return CampaignState.CLOSED
+        if now >= self.closes_at:
+            return CampaignState.CLOSED
+        if now < self.opens_at:
+            return CampaignState.DRAFT
+        return CampaignState.OPEN
+
+    @property
+    def effective_close(self) -> datetime:
+        """The moment the survey stopped (or will stop) taking new responses."""
+        if self.closed_at is not None and self.closed_at < self.closes_at:
+            return self.closed_at
+        return self.closes_at
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in the campaign's timezone, for display."""
+        return moment.astimezone(self.zone)
+
+
+class Sector(db.Model):
+    __tablename__ = "sectors"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    #: Example organisations, shown to help people place themselves.
+    examples: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Completed responses wanted from this sector.
+    target: Mapped[int] = mapped_column(Integer, default=0)
+    #: Display order, as in the campaign file.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="sectors")
+
+
+class KeyFigure(db.Model):
+    """A person known in a network who forwards the survey link."""
+
+    __tablename__ = "key_figures"
+    __table_args__ = (UniqueConstraint("campaign_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    #: Normalised (lower-case domain and local part, stripped); unique per campaign.
+    email: Mapped[str] = mapped_column(String(320))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"), index=True)
+    #: Free text: the network this person is known in.
+    network: Mapped[str] = mapped_column(String(200), default="")
+    #: Estimated number of colleagues this person can reach.
+    reach: Mapped[int | None] = mapped_column(Integer)
+    #: Set when the person unsubscribed; no mail of any kind goes out after it.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    sector: Mapped[Sector | None] = relationship()
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class Link(db.Model):
+    """A tracked survey link ``/s/<code>``.
+
+    A key figure's own link has no parent.  A respondent who forwards gets a
+    child link; ``key_figure_id`` is copied from the parent so a chain of
+    forwards still credits the key figure (and sector) at its root.
+    """
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short unguessable code (about 69 bits of randomness), see ``new_link_code``.
+    code: Mapped[str] = mapped_column(String(32), unique=True, default=new_link_code)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    #: The key figure credited for answers through this link (the root's, for forwards).
+    key_figure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("key_figures.id", ondelete="SET NULL"), index=True
+    )
+    #: The link this one was forwarded from; None for a key figure's own link.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"), index=True)
+    #: How many times the survey was opened through this link (no IP, no cookie id).
+    open_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    key_figure: Mapped[KeyFigure | None] = relationship()
+    parent: Mapped[Link | None] = relationship(remote_side="Link.id")
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Message(db.Model):
+    """One mail in the outbox.  Sending reads the outbox; nothing sends directly."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("campaign_id", "recipient_email", "kind", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    #: invitation, reminder, winner, test, ...
+    kind: Mapped[str] = mapped_column(String(30))
+    #: Distinguishes repeated mails of one kind (a second reminder round).
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    key_figure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("key_figures.id", ondelete="SET NULL"), index=True
+    )
+    #: RFC 5322 Message-ID, fixed when queued so a resent copy carries the same id.
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    #: Extra headers (List-Unsubscribe, ...) fixed at queue time.
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default=MessageStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Not before this moment (backoff after a transient failure).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    key_figure: Mapped[KeyFigure | None] = relationship()
+
+
+class Response(db.Model):
+    """One respondent's answers.  No name, no e-mail, no IP address."""
+
+    __tablename__ = "responses"
+
+    #: Random, so ids reveal nothing about order or count.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    #: The link the respondent came through.
+    link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("links.id", ondelete="SET NULL"), index=True
+    )
+    #: The respondent's own answer to the sector question, else the root key figure's sector.
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: Index of the last page saved, to resume there.
+    last_page: Mapped[int] = mapped_column(Integer, default=0)
+    #: Answers keyed by question id.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    link: Mapped[Link | None] = relationship()
+    sector: Mapped[Sector | None] = relationship()
+
+
+class DrawTicket(db.Model):
+    """A one-time right to enter the draw, handed out when a response completes.
+
+    Only the SHA-256 of the ticket is kept, with no reference to the response
+    and no timestamp, so a ticket (and the entry it makes) cannot be joined
+    back to answers.
+    """
+
+    __tablename__ = "draw_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class DrawEntry(db.Model):
+    """An entry in the prize draw.  Deliberately no reference to a response."""
+
+    __tablename__ = "draw_entries"
+    __table_args__ = (UniqueConstraint("campaign_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    #: Random receipt shown to the entrant; the public draw list shows receipts only.
+    receipt: Mapped[str] = mapped_column(String(16), unique=True, default=new_receipt)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Draw(db.Model):
+    """The verifiable prize draw of a campaign."""
+
+    __tablename__ = "draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True
+    )
+    #: SHA-256 (hex) of the secret seed, published from launch.
+    commitment: Mapped[str] = mapped_column(String(64))
+    #: The secret seed; revealed (shown) only once the draw is performed.
+    seed: Mapped[str] = mapped_column(String(128))
+    #: Receipts of the winners, in prize order.
+    winners: Mapped[list[str]] = mapped_column(JSON, default=list)
+    performed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    performed_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class Coordinator(UserMixin, db.Model):
+    __tablename__ = "coordinators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
