@@ -72,10 +72,11 @@ def register_blueprints(app: Flask) -> None:
     from campaign.auth.views import bp as auth_bp
     from campaign.contacts.views import bp as contacts_bp
     from campaign.dashboard.views import bp as dashboard_bp
+    from campaign.mailing.views import bp as mailing_bp
+    from campaign.survey.views import bp as survey_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(contacts_bp)
+    for blueprint in (auth_bp, dashboard_bp, contacts_bp, mailing_bp, survey_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -97,7 +98,8 @@ def register_commands(app: Flask) -> None:
     from campaign.contacts.commands import contacts_cli
     from campaign.definitions.commands import campaign_cli
     from campaign.demo import demo_command
+    from campaign.mailing.commands import mail_cli
 
-    for group in (users_cli, campaign_cli, contacts_cli):
+    for group in (users_cli, campaign_cli, contacts_cli, mail_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
