@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from campaign import create_app
@@ -80,19 +80,27 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
-    """The test PostgreSQL database, emptied and migrated once per session."""
-    url = PG_URL
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    """A PostgreSQL database of this test session's own, migrated once, dropped at the end.
+
+    It is created beside the database CAMPAIGN_TEST_DATABASE_URL names, so
+    that two test runs on one server never share tables.
+    """
+    base = make_url(PG_URL)
+    name = f"{base.database or 'campaign_test'}_{os.getpid()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
     app = create_app({**base_config(Path("/tmp")), "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
         db.session.remove()
         db.engine.dispose()
     yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _empty_postgresql(app: Flask) -> None:
