@@ -24,6 +24,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
+@bp.get("/")
+def home() -> Response:
+    """The bare address leads coordinators to their dashboard (or the login page)."""
+    return redirect(url_for("dashboard.index"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     form = LoginForm()

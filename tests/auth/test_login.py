@@ -81,3 +81,9 @@ def test_users_create_fails_with_clear_message_on_short_password(runner):
     )
     assert result.exit_code == 1
     assert "minstens 10 tekens" in result.output
+
+
+def test_home_leads_to_the_dashboard(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/"

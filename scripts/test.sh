@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh Debian machine and run the whole suite:
+# the venv with test extras, Debian's chromium (browser tests), axe-core (npm), and a
+# PostgreSQL server for the second database run. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+export -f apt_install
+scripts/setup-venv.sh test
+
+if [ ! -x "${CAMPAIGN_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "Installing Debian's chromium for the browser tests ..."
+  apt_install chromium
+fi
+if [ -f package.json ]; then
+  if ! command -v npm >/dev/null; then
+    echo "Installing Node.js and npm (for axe-core) ..."
+    apt_install nodejs npm
+  fi
+  if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
+    npm install --silent --no-audit --no-fund >/dev/null
+    touch node_modules
+  fi
+fi
+
+# PostgreSQL: use the one given, else the machine's on 127.0.0.1:5432, else a throwaway
+# cluster (installing PostgreSQL under CI when missing).
+source scripts/postgres.sh
+if [ -z "${CAMPAIGN_TEST_DATABASE_URL:-}" ]; then
+  find_or_start_postgres || true
+fi
+if [ -n "${CAMPAIGN_TEST_DATABASE_URL:-}" ]; then
+  echo "Tests run on SQLite and on PostgreSQL ($CAMPAIGN_TEST_DATABASE_URL)."
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true and no PostgreSQL could be found or started: failing." >&2
+  exit 1
+else
+  echo "NOTE: no PostgreSQL server could be found or started; the tests run on SQLite only."
+fi
+export CAMPAIGN_TEST_DATABASE_URL="${CAMPAIGN_TEST_DATABASE_URL:-}"
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+exit "$status"
