@@ -1,0 +1,57 @@
+"""The coordinator's campaign list and overview."""
+
+from campaign.contacts.services import save_key_figure
+from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
+
+
+def test_campaign_list_has_a_clear_empty_state(client, auth):
+    auth.login()
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert "Nog geen campagnes" in page
+    assert "flask campaign load" in page
+
+
+def test_overview_shows_schedule_sectors_targets_and_key_figures(client, auth, example_campaign):
+    save_key_figure(
+        example_campaign, name="An Peeters", email="an@example.org", sector_code="welzijn"
+    )
+    save_key_figure(
+        example_campaign, name="Bo Claes", email="bo@example.org", sector_code="welzijn"
+    )
+    auth.login()
+    listing = client.get("/dashboard/").get_data(as_text=True)
+    assert "Eerste hulp bij digitale vragen" in listing
+    assert "Nog niet open" in listing
+    page = client.get(f"/dashboard/{example_campaign.slug}/").get_data(as_text=True)
+    for text in (
+        "Welzijn",
+        "Onderwijs",
+        "Inburgering en integratie",
+        "28 juni 2027",
+        "september 2027",
+    ):
+        assert text in page
+    welzijn_row = page.split("Welzijn</td>")[1].split("</tr>")[0]
+    assert '<td data-label="Sleutelfiguren" class="num">2</td>' in welzijn_row
+    assert '<td data-label="Doel" class="num">120</td>' in welzijn_row
+
+
+def test_unknown_campaign_is_a_dutch_404(client, auth):
+    auth.login()
+    response = client.get("/dashboard/bestaat-niet/")
+    assert response.status_code == 404
+    assert "Pagina niet gevonden" in response.get_data(as_text=True)
+
+
+def test_coordinator_logs_in_on_a_phone_without_horizontal_scrolling(
+    live_server, phone_page, coordinator, example_campaign
+):
+    page = phone_page
+    page.goto(f"{live_server}/dashboard/")
+    assert "/login" in page.url
+    page.get_by_label("E-mailadres").fill(COORDINATOR_EMAIL)
+    page.get_by_label("Wachtwoord").fill(COORDINATOR_PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.get_by_role("link", name="Eerste hulp bij digitale vragen").click()
+    page.get_by_role("heading", name="Respons per sector").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
