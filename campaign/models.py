@@ -235,6 +235,8 @@ class MessageStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    #: Not sent on purpose (the recipient opted out after it was queued).
+    CANCELLED = "cancelled"
 
 
 class Message(db.Model):
