@@ -1,5 +1,303 @@
-"""Placeholder until the survey capability lands (being written now)."""
+"""The respondent's pages under ``/s/<code>``: welcome, questions, resume, thank-you, draw.
 
-from flask import Blueprint
+The browser session (a signed cookie) remembers, per campaign, the response
+in progress, the draw ticket and the link to forward; nothing else about
+the respondent is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from campaign.errors import render_error
+from campaign.extensions import db
+from campaign.models import Campaign, Link, Response
+from campaign.survey import display
+from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
+from campaign.survey.links import find_link
+from campaign.survey.questionnaire import ForeignFields
+from campaign.survey.resume import ResumeError, mail_resume_link, response_from_token, resume_url
+from campaign.survey.services import (
+    Gate,
+    SurveyClosed,
+    SurveyError,
+    create_forward_link,
+    find_response,
+    may_open_page,
+    record_open,
+    save_page,
+    start_response,
+    survey_gate,
+)
 
 bp = Blueprint("survey", __name__)
+
+#: How many opened links a browser session remembers (to count each opening once).
+MAX_REMEMBERED_OPENS = 50
+UNKNOWN_LINK = (
+    "Deze link naar de vragenlijst bestaat niet. Controleer of je de volledige link "
+    "overnam uit de uitnodiging."
+)
+
+
+# --- session helpers ----------------------------------------------------------------------
+
+
+def _remembered(key: str, campaign: Campaign) -> Any:
+    return (session.get(key) or {}).get(str(campaign.id))
+
+
+def _remember(key: str, campaign: Campaign, value: Any) -> None:
+    stored = dict(session.get(key) or {})
+    if value is None:
+        stored.pop(str(campaign.id), None)
+    else:
+        stored[str(campaign.id)] = value
+    session[key] = stored
+
+
+def _link_or_404(code: str) -> Link:
+    link = find_link(code) if len(code) <= 40 else None
+    if link is None:
+        abort(404, UNKNOWN_LINK)
+    return link
+
+
+def _session_response(campaign: Campaign) -> Response | None:
+    return find_response(campaign, _remembered("response", campaign))
+
+
+def _closed_page(campaign: Campaign, gate: Gate, link: Link, status: int = 200) -> tuple[str, int]:
+    template = "survey/not_open.html" if gate == Gate.NOT_OPEN else "survey/closed.html"
+    return render_template(template, campaign=campaign, link=link), status
+
+
+@bp.errorhandler(404)
+def not_found(error: Any) -> tuple[str, int]:
+    return render_error(404, getattr(error, "description", None) or UNKNOWN_LINK)
+
+
+# --- welcome and start ----------------------------------------------------------------------
+
+
+@bp.get("/s/<code>")
+def welcome(code: str) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    opened = list(session.get("opened") or [])
+    if link.id not in opened:
+        record_open(link)
+        session["opened"] = [*opened, link.id][-MAX_REMEMBERED_OPENS:]
+    response = _session_response(campaign)
+    gate = survey_gate(campaign, response)
+    if gate in (Gate.NOT_OPEN, Gate.CLOSED) and not (response and response.completed_at):
+        return _closed_page(campaign, gate, link)
+    return render_template(
+        "survey/welcome.html",
+        campaign=campaign,
+        link=link,
+        response=response,
+        intro=display.paragraphs(campaign.intro),
+        privacy=display.paragraphs(campaign.privacy),
+    )
+
+
+@bp.post("/s/<code>/start")
+def start(code: str) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    response = _session_response(campaign)
+    if response is None:
+        try:
+            response = start_response(link)
+        except SurveyClosed:
+            return _closed_page(campaign, survey_gate(campaign), link, 403)
+        _remember("response", campaign, response.id)
+    return redirect(_page_url(link, response.last_page))
+
+
+def _page_url(link: Link, index: int) -> str:
+    return url_for("survey.page", code=link.code, number=index + 1)
+
+
+# --- the questionnaire pages --------------------------------------------------------------
+
+
+@bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
+def page(code: str, number: int) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    response = _session_response(campaign)
+    if response is None:
+        flash(
+            "Start de vragenlijst hier. Heb je al een deel ingevuld? Gebruik dan je link om verder te gaan.",
+            "info",
+        )
+        return redirect(url_for("survey.welcome", code=link.code))
+    if response.completed_at is not None:
+        return redirect(url_for("survey.thanks", code=link.code))
+    gate = survey_gate(campaign, response)
+    if gate in (Gate.NOT_OPEN, Gate.CLOSED):
+        return _closed_page(campaign, gate, link, 403 if request.method == "POST" else 200)
+    index = number - 1
+    if not may_open_page(campaign, response, index):
+        return redirect(_page_url(link, response.last_page))
+    if request.method == "POST":
+        return _submit_page(campaign, link, response, index)
+    return _render_page(campaign, link, response, index)
+
+
+def _render_page(
+    campaign: Campaign,
+    link: Link,
+    response: Response,
+    index: int,
+    form: Any = None,
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    view = display.build_page(campaign, index, response.answers or {}, form, errors)
+    return render_template(
+        "survey/page.html",
+        campaign=campaign,
+        link=link,
+        view=view,
+        problem=problem,
+        resume_link=resume_url(link.code, response),
+    ), status
+
+
+def _submit_page(campaign: Campaign, link: Link, response: Response, index: int) -> Any:
+    action = "back" if request.form.get("action") == "back" else "next"
+    try:
+        outcome = save_page(response, index, request.form, action=action)
+    except ForeignFields:
+        problem = "Dit formulier bevatte velden die niet op deze pagina horen. Er is niets bewaard."
+        return _render_page(campaign, link, response, index, problem=problem, status=400)
+    except SurveyClosed:
+        return _closed_page(campaign, Gate.CLOSED, link, 403)
+    except SurveyError:
+        return redirect(_page_url(link, response.last_page))
+    if outcome.errors:
+        return _render_page(
+            campaign, link, response, index, request.form, outcome.errors, status=422
+        )
+    if outcome.already_completed:
+        return redirect(url_for("survey.thanks", code=link.code))
+    if outcome.completion is not None:
+        _remember("ticket", campaign, outcome.completion.ticket)
+        _remember("forward", campaign, outcome.completion.forward_code)
+        return redirect(url_for("survey.thanks", code=link.code))
+    if outcome.notice:
+        flash(outcome.notice, "warning")
+    return redirect(_page_url(link, outcome.next_page or 0))
+
+
+# --- resume ---------------------------------------------------------------------------------
+
+
+@bp.get("/s/<code>/verder/<token>")
+def resume(code: str, token: str) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    try:
+        response = response_from_token(campaign, token)
+    except ResumeError as exc:
+        return render_error(400, str(exc))
+    _remember("response", campaign, response.id)
+    if response.completed_at is not None:
+        return redirect(url_for("survey.thanks", code=link.code))
+    flash("Welkom terug! Je gaat verder waar je gebleven was.", "success")
+    return redirect(_page_url(link, response.last_page))
+
+
+@bp.post("/s/<code>/link-mailen")
+def mail_link(code: str) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    response = _session_response(campaign)
+    if response is None or response.completed_at is not None:
+        return redirect(url_for("survey.welcome", code=link.code))
+    try:
+        mail_resume_link(campaign, request.form.get("email", ""), resume_url(link.code, response))
+    except ResumeError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("We mailden je de link om verder te gaan. Je e-mailadres bewaren we niet.", "success")
+    return redirect(_page_url(link, response.last_page) + "#later-verder")
+
+
+# --- thank-you page and the draw ------------------------------------------------------------
+
+
+@bp.get("/s/<code>/bedankt")
+def thanks(code: str) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    response = _session_response(campaign)
+    if response is None or response.completed_at is None:
+        return redirect(url_for("survey.welcome", code=link.code))
+    return _render_thanks(campaign, link, response)
+
+
+def _render_thanks(
+    campaign: Campaign,
+    link: Link,
+    response: Response,
+    draw_error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    forward_code = _remembered("forward", campaign)
+    if forward_code is None:
+        forward_code = create_forward_link(response)
+        _remember("forward", campaign, forward_code)
+    return render_template(
+        "survey/thanks.html",
+        campaign=campaign,
+        link=link,
+        forward_url=_absolute(url_for("survey.welcome", code=forward_code))
+        if forward_code
+        else None,
+        ticket=_remembered("ticket", campaign),
+        receipt=_remembered("receipt", campaign),
+        draw_error=draw_error,
+        form=request.form if draw_error else {},
+    ), status
+
+
+def _absolute(path: str) -> str:
+    return str(current_app.config["BASE_URL"]).rstrip("/") + path
+
+
+@bp.post("/s/<code>/wedstrijd")
+def draw_entry(code: str) -> Any:
+    link = _link_or_404(code)
+    campaign = db.session.get(Campaign, link.campaign_id)
+    response = _session_response(campaign)
+    if response is None or response.completed_at is None:
+        return redirect(url_for("survey.welcome", code=link.code))
+    form = request.form
+    try:
+        entry = enter_draw(
+            campaign, form.get("ticket", ""), form.get("email", ""), form.get("consent") == "ja"
+        )
+    except AlreadyEntered as exc:
+        return _render_thanks(campaign, link, response, str(exc), 409)
+    except DrawError as exc:
+        return _render_thanks(campaign, link, response, str(exc), 422)
+    _remember("ticket", campaign, None)
+    _remember("receipt", campaign, entry.receipt)
+    return redirect(url_for("survey.thanks", code=link.code) + "#wedstrijd")

@@ -1,0 +1,137 @@
+"""What the page templates need to draw one questionnaire page: no rules, only shaping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaign.models import Campaign
+from campaign.survey import questionnaire as q
+
+
+@dataclass
+class QuestionView:
+    question: dict[str, Any]
+    options: list[dict[str, str]]
+    #: Form values to pre-fill: field name -> value (a list for checkboxes).
+    values: dict[str, Any]
+    error: str | None = None
+    #: JSON of the show-if rule when it depends on this page (handled by script).
+    show_if_json: str | None = None
+    #: Plain-language condition, shown when the page runs without script.
+    condition_text: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.question["id"]
+
+    @property
+    def type(self) -> str:
+        return self.question["type"]
+
+    def input_id(self, item: str | None = None, index: int = 0) -> str:
+        """Stable element ids: ``f-<question>[-<item>]-<n>``."""
+        middle = f"-{item}" if item else ""
+        return f"f-{self.id}{middle}-{index}"
+
+    @property
+    def first_input_id(self) -> str:
+        if self.type == "grid":
+            return self.input_id(self.question["items"][0]["id"])
+        if self.type in ("text", "textarea", "number"):
+            return self.input_id()
+        return self.input_id(index=0)
+
+
+@dataclass
+class PageView:
+    index: int
+    number: int
+    total: int
+    page: dict[str, Any]
+    questions: list[QuestionView]
+    is_last: bool
+    has_previous: bool
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * (self.number - 1) / self.total) if self.total else 0
+
+
+def build_page(
+    campaign: Campaign,
+    index: int,
+    answers: Mapping[str, Any],
+    form: Any | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> PageView:
+    """The page ``index`` as it should be drawn, filled from ``form`` (after errors) or answers."""
+    questionnaire = campaign.questionnaire
+    page = q.pages(questionnaire)[index]
+    errors = dict(errors or {})
+    visible = q.visible_page_indexes(questionnaire, answers)
+    position = visible.index(index) if index in visible else 0
+    views = [
+        _question_view(campaign, page, question, answers, form, errors)
+        for question in q.rendered_questions(page, answers)
+    ]
+    return PageView(
+        index=index,
+        number=position + 1,
+        total=len(visible),
+        page=page,
+        questions=views,
+        is_last=q.next_page_index(questionnaire, index, answers) is None,
+        has_previous=position > 0,
+        errors=errors,
+    )
+
+
+def _question_view(
+    campaign: Campaign,
+    page: Mapping[str, Any],
+    question: dict[str, Any],
+    answers: Mapping[str, Any],
+    form: Any | None,
+    errors: Mapping[str, str],
+) -> QuestionView:
+    if form is not None:
+        values = {name: _form_value(form, name, question) for name in q.field_names(question)}
+    else:
+        values = q.form_values(question, answers.get(question["id"]))
+    view = QuestionView(
+        question=question,
+        options=q.options_for(question, campaign.questionnaire, campaign.sectors),
+        values=values,
+        error=errors.get(q.first_field(question)),
+    )
+    if q.same_page_condition(question, page):
+        view.show_if_json = json.dumps(question["show_if"])
+        view.condition_text = condition_text(campaign, page, question["show_if"])
+    return view
+
+
+def _form_value(form: Any, name: str, question: Mapping[str, Any]) -> Any:
+    if question["type"] == "multiple" and name == question["id"]:
+        return form.getlist(name)
+    return form.get(name, "")
+
+
+def condition_text(campaign: Campaign, page: Mapping[str, Any], show_if: Mapping[str, Any]) -> str:
+    """``Alleen als je bij "Volgde je ...?" "Ja" koos.`` for a page that runs without script."""
+    target = next(x for x in page["questions"] if x["id"] == show_if["question"])
+    labels = {
+        o["value"]: o["label"]
+        for o in q.options_for(target, campaign.questionnaire, campaign.sectors)
+    }
+    wanted = show_if.get("in") or [show_if.get("equals") or show_if.get("includes")]
+    choices = " of ".join(f"'{labels.get(v, v)}'" for v in wanted)
+    return f"Beantwoord deze vraag alleen als je hierboven {choices} koos."
+
+
+def paragraphs(text: str) -> list[str]:
+    """Plain text from the campaign file: a blank line starts a new paragraph."""
+    return [" ".join(block.split()) for block in (text or "").split("\n\n") if block.strip()]

@@ -1,0 +1,125 @@
+"""The prize-draw opt-in: one-time tickets and draw entries that cannot be joined to answers.
+
+Completing a response hands out a random ticket; only its SHA-256 is kept,
+without any reference to the response and without a timestamp.  Entering
+the draw spends the ticket and stores the e-mail address with a random
+receipt.  The entry's ``created_at`` is cut to the day (UTC): an exact time
+could be matched against a response's ``completed_at``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from campaign.auth.services import normalise_email
+from campaign.database import begin_write
+from campaign.extensions import db
+from campaign.models import Campaign, Draw, DrawEntry, DrawTicket, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Longest e-mail address accepted (RFC 5321 path limit).
+MAX_EMAIL_LENGTH = 254
+
+
+class DrawError(ValueError):
+    """The entry is refused; the message is Dutch and meant for the entrant."""
+
+
+class AlreadyEntered(DrawError):
+    """This e-mail address already takes part: a friendly refusal, nothing stored."""
+
+
+def hash_ticket(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+def issue_ticket(campaign: Campaign) -> str:
+    """Inside the caller's write transaction: store a new ticket's hash and return the ticket."""
+    ticket = secrets.token_urlsafe(24)
+    db.session.add(DrawTicket(campaign_id=campaign.id, ticket_hash=hash_ticket(ticket)))
+    return ticket
+
+
+def draw_performed(campaign: Campaign) -> bool:
+    draw = db.session.scalar(select(Draw).where(Draw.campaign_id == campaign.id))
+    return draw is not None and draw.performed_at is not None
+
+
+def day_of(moment: datetime) -> datetime:
+    """Midnight (UTC) of ``moment``'s day: entries keep the day, not the time."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _check_entry(campaign: Campaign, ticket: str, email: str, consent: bool) -> str:
+    """Validate before writing; return the normalised e-mail address."""
+    if not ticket or len(ticket) > 100:
+        raise DrawError("Deze deelname is niet geldig. Vul eerst de vragenlijst volledig in.")
+    if not email.strip():
+        raise DrawError("Vul je e-mailadres in.")
+    if len(email.strip()) > MAX_EMAIL_LENGTH:
+        raise DrawError("Dit e-mailadres is te lang.")
+    try:
+        address = normalise_email(email)
+    except ValueError as exc:
+        raise DrawError("Vul een geldig e-mailadres in, bv. naam@organisatie.be.") from exc
+    if not consent:
+        raise DrawError(
+            "Duid aan dat we je e-mailadres mogen gebruiken voor de wedstrijd, "
+            "anders kan je niet meedoen."
+        )
+    if draw_performed(campaign):
+        raise DrawError("De trekking is al gebeurd: deelnemen kan niet meer.")
+    return address
+
+
+def enter_draw(
+    campaign: Campaign, ticket: str, email: str, consent: bool, now: datetime | None = None
+) -> DrawEntry:
+    """Spend a one-time ticket and enter ``email`` in the campaign's draw.
+
+    Raises ``AlreadyEntered`` when the address already takes part (the ticket
+    stays unused) and ``DrawError`` for a missing consent, an invalid address,
+    or an unknown or already used ticket.  Nothing is stored on refusal.
+    """
+    address = _check_entry(campaign, ticket, email, consent)
+    begin_write()
+    existing = db.session.scalar(
+        select(DrawEntry.id).where(DrawEntry.campaign_id == campaign.id, DrawEntry.email == address)
+    )
+    if existing is not None:
+        db.session.rollback()
+        raise AlreadyEntered(
+            "Dit e-mailadres doet al mee aan de wedstrijd. Eén deelname per e-mailadres volstaat."
+        )
+    spent = db.session.execute(
+        update(DrawTicket)
+        .where(
+            DrawTicket.campaign_id == campaign.id,
+            DrawTicket.ticket_hash == hash_ticket(ticket),
+            DrawTicket.used.is_(False),
+        )
+        .values(used=True)
+    )
+    if spent.rowcount != 1:
+        db.session.rollback()
+        raise DrawError(
+            "Deze deelname is niet (meer) geldig: elke ingevulde vragenlijst geeft één kans."
+        )
+    entry = DrawEntry(campaign_id=campaign.id, email=address, created_at=day_of(now or utcnow()))
+    db.session.add(entry)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # the same address, entered at the same moment elsewhere
+        db.session.rollback()
+        raise AlreadyEntered(
+            "Dit e-mailadres doet al mee aan de wedstrijd. Eén deelname per e-mailadres volstaat."
+        ) from exc
+    log.info("draw entry %s created for campaign %s", entry.receipt, campaign.slug)
+    return entry
