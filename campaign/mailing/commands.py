@@ -1,3 +1,68 @@
+"""``flask mail ...``: queue and send campaign mail from the command line."""
+
+from __future__ import annotations
+
 import click
 
+from campaign.definitions.services import find_campaign
+from campaign.mailing import services
+from campaign.mailing.render import MailError
+from campaign.mailing.sender import SendReport, count_due, send_queued
+
 mail_cli = click.Group("mail", help="Queue and send campaign mail.")
+
+
+def _print_report(report: SendReport) -> None:
+    click.echo(f"{report.sent} verstuurd, {report.failed} mislukt, {report.cancelled} geannuleerd.")
+    for failure in report.failures:
+        click.echo(f"  mislukt: {failure}", err=True)
+    if report.server_error:
+        click.echo(
+            f"De mailserver is niet bereikbaar ({report.server_error}). Er ging niets verloren: "
+            "probeer later opnieuw met `flask mail send-queued`.",
+            err=True,
+        )
+    elif report.deferred:
+        click.echo(
+            f"{report.deferred} mail(s) wachten op een nieuwe poging: "
+            "voer later `flask mail send-queued` uit.",
+            err=True,
+        )
+
+
+def _send_with_bar(campaign_id: int | None) -> SendReport:
+    total = count_due(campaign_id)
+    if not total:
+        return send_queued(campaign_id)
+    with click.progressbar(length=total, label="Versturen", show_pos=True) as bar:
+        return send_queued(campaign_id, progress=bar.update)
+
+
+@mail_cli.command("invite")
+@click.argument("slug")
+def invite_command(slug: str) -> None:
+    """Queue an invitation for every key figure not yet invited (and not opted out), then send."""
+    campaign = find_campaign(slug)
+    if campaign is None:
+        raise click.ClickException(f"Geen campagne met slug {slug!r}.")
+    try:
+        queued = services.queue_invitations(campaign)
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{queued.queued} uitnodiging(en) in de wachtrij gezet "
+        f"({queued.already} al eerder, {queued.opted_out} afgemeld)."
+    )
+    report = _send_with_bar(campaign.id)
+    _print_report(report)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@mail_cli.command("send-queued")
+def send_queued_command() -> None:
+    """Send every queued mail of every campaign (safe to run again at any time)."""
+    report = _send_with_bar(None)
+    _print_report(report)
+    if not report.ok:
+        raise SystemExit(1)

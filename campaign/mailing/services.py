@@ -7,13 +7,15 @@ copy sent again after a crash is byte-for-byte the same message.
 
 from __future__ import annotations
 
+import io
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import segno
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from campaign.contacts.services import set_opted_out
 from campaign.database import begin_write
 from campaign.extensions import db
+from campaign.mailing.queries import answers_through
 from campaign.mailing.render import (
     MailError,
     campaign_context,
@@ -32,6 +35,7 @@ from campaign.mailing.render import (
     sender_for,
     subject_for,
 )
+from campaign.mailing.sender import SendReport, send_queued
 from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, utcnow
 from campaign.survey.links import root_link_for
 from campaign.tokens import KEY_FIGURE_PAGE, UNSUBSCRIBE, InvalidToken, make_token, read_token
@@ -326,3 +330,94 @@ def set_subscription(token: str, subscribed: bool, now: datetime | None = None) 
         "opted in" if subscribed else "opted out",
     )
     return key_figure
+
+
+# --- what the views and commands call ------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What queueing and sending did, for a flash message or the command line."""
+
+    queue: QueueResult
+    send: SendReport
+
+
+def invite_and_send(campaign: Campaign, progress: Callable[[int], None] | None = None) -> Outcome:
+    """Queue the invitations that are missing, then send the campaign's outbox.
+
+    Safe to run twice: a key figure who has an invitation in the outbox gets no second one.
+    """
+    queued = queue_invitations(campaign)
+    return Outcome(queued, send_queued(campaign.id, progress=progress))
+
+
+def send_campaign_outbox(campaign: Campaign) -> SendReport:
+    """Send what is queued for ``campaign`` (retries included)."""
+    return send_queued(campaign.id)
+
+
+def send_test_mail(campaign: Campaign, key_figure_id: int, to_email: str) -> Outcome:
+    """Render the invitation for one key figure, send it to ``to_email`` through the outbox.
+
+    Raises ``MailError`` when the key figure is not one of the campaign's.
+    """
+    key_figure = db.session.get(KeyFigure, key_figure_id)
+    if key_figure is None or key_figure.campaign_id != campaign.id:
+        raise MailError("Kies een sleutelfiguur van deze campagne.")
+    queued = queue_test_mail(campaign, key_figure, to_email)
+    return Outcome(queued, send_queued(campaign.id))
+
+
+def preview_for(campaign: Campaign, kind: str, key_figure_id: int | None) -> tuple[Any, KeyFigure]:
+    """The mail of ``kind`` rendered for the chosen key figure (or the first one).
+
+    Raises ``MailError`` when the campaign has no key figures or the kind is unknown.
+    """
+    query = select(KeyFigure).where(KeyFigure.campaign_id == campaign.id)
+    if key_figure_id is not None:
+        query = query.where(KeyFigure.id == key_figure_id)
+    key_figure = db.session.scalars(query.order_by(KeyFigure.name).limit(1)).first()
+    if key_figure is None:
+        raise MailError("Er zijn nog geen sleutelfiguren om een voorbeeld mee te tonen.")
+    return preview_mail(campaign, kind, key_figure), key_figure
+
+
+@dataclass
+class KeyFigurePage:
+    key_figure: KeyFigure
+    survey_url: str
+    forward_text: str
+    started: int
+    completed: int
+    qr_svg: str
+
+
+def key_figure_page(token: str) -> KeyFigurePage:
+    """Everything the key figure's own page shows; ``InvalidToken`` for a bad token."""
+    key_figure = key_figure_from_token(KEY_FIGURE_PAGE, token)
+    link = root_links([key_figure])[key_figure.id]
+    context = key_figure_context(key_figure, link, campaign_context(key_figure.campaign))
+    started, completed = answers_through(key_figure)
+    qr = segno.make(context["survey_url"], error="m")
+    return KeyFigurePage(
+        key_figure=key_figure,
+        survey_url=context["survey_url"],
+        forward_text=context["forward_text"],
+        started=started,
+        completed=completed,
+        qr_svg=qr.svg_inline(scale=5, title="QR-code van je link"),
+    )
+
+
+def key_figure_qr(token: str, kind: str) -> tuple[bytes, str]:
+    """The QR code of the key figure's link as a poster-sized PNG or SVG file."""
+    key_figure = key_figure_from_token(KEY_FIGURE_PAGE, token)
+    link = root_links([key_figure])[key_figure.id]
+    buffer = io.BytesIO()
+    qr = segno.make(survey_url(link), error="m")
+    if kind == "svg":
+        qr.save(buffer, kind="svg", scale=10, border=4)
+        return buffer.getvalue(), "image/svg+xml"
+    qr.save(buffer, kind="png", scale=16, border=4)
+    return buffer.getvalue(), "image/png"

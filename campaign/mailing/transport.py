@@ -51,8 +51,11 @@ CRLF = b"\r\n"
 def _encode_header(name: str, value: str) -> str:
     """One header value, ASCII-only and without line breaks of its own (RFC 2047 words)."""
     value = one_line(value)
-    if value.isascii() and (name in _ADDRESS_HEADERS or len(name) + len(value) < 76):
-        # Stored address headers were formatted (and quoted) at queue time.
+    if value.isascii() and (
+        name in _ADDRESS_HEADERS or len(name) + len(value) < 76 or " " not in value
+    ):
+        # Stored address headers were formatted (and quoted) at queue time; a long value
+        # without spaces (a URL) cannot be folded and stays on one line (limit 998).
         return value
     return _encode_special(name, value)
 

@@ -1,0 +1,161 @@
+"""Read-only figures for the mail pages: outbox counts, failures, .eml files, a key figure's answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.mailing.transport import outbox_dir
+from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, Response
+
+#: Names the sender gives .eml files: ``<slug>-<id>-<kind>.eml``.
+EML_NAME = re.compile(r"^[a-z0-9_-]+\.eml$")
+
+
+def status_counts(campaign: Campaign) -> dict[str, int]:
+    """Messages per status (every status present, zero when none)."""
+    rows = db.session.execute(
+        select(Message.status, func.count())
+        .where(Message.campaign_id == campaign.id)
+        .group_by(Message.status)
+    )
+    counts = {status.value: 0 for status in MessageStatus}
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def kind_counts(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """Per kind of mail, the messages per status."""
+    rows = db.session.execute(
+        select(Message.kind, Message.status, func.count())
+        .where(Message.campaign_id == campaign.id)
+        .group_by(Message.kind, Message.status)
+    )
+    result: dict[str, dict[str, int]] = {}
+    for kind, status, count in rows:
+        result.setdefault(kind, {})[status] = count
+    return result
+
+
+def problem_messages(campaign: Campaign, limit: int = 100) -> list[Message]:
+    """Failed messages, and queued ones waiting for a retry, newest problem first."""
+    query = (
+        select(Message)
+        .where(
+            Message.campaign_id == campaign.id,
+            Message.last_error.is_not(None),
+            Message.status.in_([MessageStatus.FAILED.value, MessageStatus.QUEUED.value]),
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def key_figure_choices(campaign: Campaign, limit: int = 500) -> list[KeyFigure]:
+    query = (
+        select(KeyFigure)
+        .where(KeyFigure.campaign_id == campaign.id)
+        .order_by(KeyFigure.name, KeyFigure.email)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def answers_through(key_figure: KeyFigure) -> tuple[int, int]:
+    """(started, completed) responses that came in through the key figure's link and forwards."""
+    query = (
+        select(func.count(Response.id), func.count(Response.completed_at))
+        .join(Link, Link.id == Response.link_id)
+        .where(Link.key_figure_id == key_figure.id)
+    )
+    started, completed = db.session.execute(query).one()
+    return int(started or 0), int(completed or 0)
+
+
+@dataclass
+class OutboxFile:
+    name: str
+    size: int
+    modified: datetime
+    subject: str
+    to: str
+
+
+def _parse(path: Path) -> EmailMessage:
+    return message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[return-value]
+
+
+def outbox_files(campaign: Campaign, limit: int = 200) -> list[OutboxFile]:
+    """The campaign's .eml files in the outbox folder, newest first."""
+    folder = outbox_dir(current_app)
+    if not folder.is_dir():
+        return []
+    paths = sorted(
+        folder.glob(f"{campaign.slug}-*.eml"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    files = []
+    for path in paths[:limit]:
+        message = _parse(path)
+        stat = path.stat()
+        files.append(
+            OutboxFile(
+                name=path.name,
+                size=stat.st_size,
+                modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                subject=str(message["Subject"] or ""),
+                to=str(message["To"] or ""),
+            )
+        )
+    return files
+
+
+def read_outbox_file(campaign: Campaign, name: str) -> tuple[EmailMessage, str, str] | None:
+    """(message, text body, html body) of one .eml file of the campaign; None if there is none."""
+    if not EML_NAME.match(name) or not name.startswith(f"{campaign.slug}-"):
+        return None
+    path = outbox_dir(current_app) / name
+    if not path.is_file():
+        return None
+    message = _parse(path)
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    return (
+        message,
+        text.get_content() if text is not None else "",
+        html.get_content() if html is not None else "",
+    )
+
+
+def count_uninvited(campaign: Campaign) -> int:
+    """Key figures without an invitation in the outbox who did not opt out."""
+    invited = select(Message.recipient_email).where(
+        Message.campaign_id == campaign.id, Message.kind == "invitation", Message.round == 1
+    )
+    query = select(func.count()).where(
+        KeyFigure.campaign_id == campaign.id,
+        KeyFigure.opted_out_at.is_(None),
+        KeyFigure.email.not_in(invited),
+    )
+    return db.session.scalar(query) or 0
+
+
+def outbox_overview(campaign: Campaign) -> dict[str, object]:
+    """Everything the campaign's mail page shows."""
+    return {
+        "counts": status_counts(campaign),
+        "kinds": kind_counts(campaign),
+        "problems": problem_messages(campaign),
+        "key_figures": key_figure_choices(campaign),
+        "uninvited": count_uninvited(campaign),
+        "files": outbox_files(campaign),
+        "mail_server": bool(current_app.config.get("MAIL_SERVER")),
+    }
