@@ -20,6 +20,7 @@ from tests.conftest import EXAMPLE_CAMPAIGN
 def load_example(
     opens_at: datetime = datetime(2020, 1, 1, 9, 0),
     closes_at: datetime = datetime(2099, 12, 31, 23, 59),
+    slug: str | None = None,
 ) -> Campaign:
     """The shipped example campaign with its schedule moved (the file itself is untouched)."""
     spec = parse_campaign_text(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"), str(EXAMPLE_CAMPAIGN))
@@ -27,6 +28,8 @@ def load_example(
     spec.schedule.reminder_at = None
     spec.schedule.closes_at = closes_at
     spec.schedule.results_due = None
+    if slug:
+        spec.slug = slug
     return load_campaign(spec).campaign
 
 
