@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure
+from campaign.models import Campaign, KeyFigure, Link
 
 PER_PAGE = 50
 #: Sector filter value for key figures without a sector.
@@ -106,3 +107,31 @@ def sector_counts(campaign: Campaign) -> tuple[list[SectorCount], dict[str, int]
     )
     totals = {"all": sum(by_sector.values()), "opted_out": opted_out or 0}
     return counts, totals
+
+
+@dataclass
+class Listing:
+    """Everything the key-figure list page shows."""
+
+    page: Pagination
+    sectors: list[SectorCount]
+    total: int
+    opted_out: int
+
+
+def key_figure_listing(campaign: Campaign, chosen: ListFilter) -> Listing:
+    counts, totals = sector_counts(campaign)
+    return Listing(
+        page=search_key_figures(campaign, chosen),
+        sectors=counts,
+        total=totals["all"],
+        opted_out=totals["opted_out"],
+    )
+
+
+def root_link_url(key_figure: KeyFigure) -> str | None:
+    """The public address of the key figure's own survey link, if it has one."""
+    code = db.session.scalar(
+        select(Link.code).where(Link.key_figure_id == key_figure.id, Link.parent_id.is_(None))
+    )
+    return f"{current_app.config['BASE_URL']}/s/{code}" if code else None

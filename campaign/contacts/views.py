@@ -1,12 +1,136 @@
-"""Placeholder until the contacts capability lands (being written now)."""
+"""Coordinator pages for key figures: list and search, CSV upload, add, edit, opt-out."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+
+from campaign.contacts import queries, services
+from campaign.contacts.forms import KeyFigureForm, UploadForm
+from campaign.contacts.services import ContactError
+from campaign.contacts.template import TEMPLATE_FILENAME, template_csv
+from campaign.definitions.services import find_campaign
+from campaign.models import Campaign, KeyFigure
 
 bp = Blueprint("contacts", __name__, url_prefix="/dashboard/<slug>/sleutelfiguren")
 
 
-@bp.get("/")
+@bp.before_request
 @login_required
+def require_login() -> None:
+    """Every key-figure page needs a logged-in coordinator."""
+
+
+def _campaign(slug: str) -> Campaign:
+    campaign = find_campaign(slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _key_figure(campaign: Campaign, key_figure_id: int) -> KeyFigure:
+    key_figure = services.get_key_figure(campaign, key_figure_id)
+    if key_figure is None:
+        abort(404)
+    return key_figure
+
+
+def _list_filter() -> queries.ListFilter:
+    args = request.args
+    return queries.ListFilter(
+        search=args.get("q", "").strip()[:200],
+        sector=args.get("sector", ""),
+        status=args.get("status", "") if args.get("status") in ("actief", "afgemeld") else "",
+        page=args.get("page", 1, type=int) or 1,
+    )
+
+
+@bp.get("/")
 def index(slug: str) -> str:
-    return slug
+    campaign = _campaign(slug)
+    chosen = _list_filter()
+    listing = queries.key_figure_listing(campaign, chosen)
+    return render_template("contacts/index.html", campaign=campaign, chosen=chosen, listing=listing)
+
+
+@bp.route("/importeren", methods=["GET", "POST"])
+def upload(slug: str) -> str:
+    campaign = _campaign(slug)
+    form = UploadForm()
+    report = None
+    if form.validate_on_submit():
+        report = services.import_key_figures(
+            campaign,
+            form.file.data.read(),
+            skip_invalid=form.skip_invalid.data,
+            dry_run=form.check.data,
+        )
+    return render_template("contacts/upload.html", campaign=campaign, form=form, report=report)
+
+
+@bp.get("/sjabloon.csv")
+def download_template(slug: str) -> Response:
+    campaign = _campaign(slug)
+    return Response(
+        template_csv(campaign),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={TEMPLATE_FILENAME}"},
+    )
+
+
+@bp.route("/nieuw", methods=["GET", "POST"])
+def new(slug: str) -> Any:
+    campaign = _campaign(slug)
+    form = KeyFigureForm()
+    form.set_sectors(campaign.sectors)
+    if form.validate_on_submit():
+        try:
+            key_figure = services.create_key_figure(campaign, **form.values())
+        except ContactError as exc:
+            form.show_errors(exc.errors)
+        else:
+            flash(f"{key_figure.name} is toegevoegd.", "success")
+            return redirect(url_for("contacts.index", slug=slug))
+    return render_template("contacts/edit.html", campaign=campaign, form=form, key_figure=None)
+
+
+@bp.route("/<int:key_figure_id>/", methods=["GET", "POST"])
+def edit(slug: str, key_figure_id: int) -> Any:
+    campaign = _campaign(slug)
+    key_figure = _key_figure(campaign, key_figure_id)
+    form = KeyFigureForm(obj=key_figure if request.method == "GET" else None)
+    form.set_sectors(campaign.sectors)
+    if request.method == "GET":
+        form.sector.data = key_figure.sector.code if key_figure.sector else ""
+    elif form.validate_on_submit():
+        try:
+            services.update_key_figure(key_figure, **form.values())
+        except ContactError as exc:
+            form.show_errors(exc.errors)
+        else:
+            flash(f"De gegevens van {key_figure.name} zijn opgeslagen.", "success")
+            return redirect(url_for("contacts.index", slug=slug))
+    return render_template(
+        "contacts/edit.html",
+        campaign=campaign,
+        form=form,
+        key_figure=key_figure,
+        link=queries.root_link_url(key_figure),
+    )
+
+
+@bp.post("/<int:key_figure_id>/afmelden")
+def opt_out(slug: str, key_figure_id: int) -> Response:
+    key_figure = _key_figure(_campaign(slug), key_figure_id)
+    opted_out = request.form.get("opted_out") == "1"
+    services.set_opted_out(key_figure, opted_out)
+    if opted_out:
+        flash(f"{key_figure.name} is afgemeld en krijgt geen mails meer.", "success")
+    else:
+        flash(f"{key_figure.name} is weer aangemeld en kan opnieuw mails krijgen.", "success")
+    target = request.form.get("next", "")
+    if not target.startswith(f"/dashboard/{slug}/"):
+        target = url_for("contacts.index", slug=slug)
+    return redirect(target)
