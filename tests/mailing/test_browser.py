@@ -1,0 +1,41 @@
+"""The public mail pages in a real phone-sized browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign.contacts.services import save_key_figure
+from campaign.extensions import db
+from campaign.mailing.services import key_figure_page_url, unsubscribe_url
+from campaign.models import KeyFigure
+
+pytestmark = pytest.mark.browser
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_key_figure_page_works_on_a_phone(live_server, phone_page, example_campaign):
+    kf = save_key_figure(example_campaign, name="Annelies Vandenbussche", email="a@example.org")
+    phone_page.goto(key_figure_page_url(kf))
+    assert phone_page.get_by_role("heading", name="Dag Annelies Vandenbussche").is_visible()
+    assert phone_page.locator(".qr svg").is_visible()
+    assert no_horizontal_scroll(phone_page)
+    button = phone_page.get_by_role("button", name="Kopieer link")
+    button.click()
+    assert phone_page.get_by_role("button", name="Gekopieerd ✓").is_visible()
+
+
+def test_unsubscribe_and_back_on_a_phone(live_server, phone_page, example_campaign):
+    kf = save_key_figure(example_campaign, name="A", email="a@example.org")
+    phone_page.goto(unsubscribe_url(kf))
+    assert no_horizontal_scroll(phone_page)
+    phone_page.get_by_role("button", name="Afmelden").click()
+    assert phone_page.get_by_role("heading", name="Je bent afgemeld").is_visible()
+    db.session.commit()  # end the read snapshot: the server wrote in another connection
+    assert db.session.get(KeyFigure, kf.id).opted_out
+    phone_page.get_by_role("button", name="Opnieuw mails ontvangen").click()
+    assert phone_page.get_by_role("heading", name="Je bent opnieuw aangemeld").is_visible()
+    db.session.commit()  # end the read snapshot: the server wrote in another connection
+    assert not db.session.get(KeyFigure, kf.id).opted_out
