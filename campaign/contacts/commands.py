@@ -53,9 +53,10 @@ def _print_report(file: Path, report: ImportReport) -> None:
             click.echo(f"  {problem.describe()}", err=stream_is_err)
     click.echo(report.summary(), err=stream_is_err)
     if report.opted_out and report.accepted:
+        verb = "staat" if report.opted_out == 1 else "staan"
         click.echo(
-            f"{report.opted_out} van deze sleutelfiguren staan afgemeld; dat blijft zo "
-            "(ze krijgen geen mails)."
+            f"{report.opted_out} van deze sleutelfiguren {verb} afgemeld; dat blijft zo "
+            "(zij krijgen geen mails)."
         )
 
 

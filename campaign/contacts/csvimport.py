@@ -194,8 +194,11 @@ def _check_header(positions: dict[str, int], headers: list[str]) -> list[Problem
     missing = [COLUMN_LABELS[c] for c in REQUIRED if c not in positions]
     if missing:
         names = " en ".join(f"'{m}'" for m in missing)
-        word = "Verplichte kolom" if len(missing) == 1 else "Verplichte kolommen"
-        return [Problem(1, f"{word} {names} ontbreekt. Gevonden: {', '.join(headers)}.")]
+        if len(missing) == 1:
+            text = f"Verplichte kolom {names} ontbreekt."
+        else:
+            text = f"Verplichte kolommen {names} ontbreken."
+        return [Problem(1, f"{text} Gevonden: {', '.join(headers)}.")]
     return []
 
 
