@@ -1,0 +1,62 @@
+"""`flask demo`: a living example campaign, and stats that equal the database."""
+
+import json
+
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.models import KeyFigure, Link, Response, Sector
+
+
+def stats(runner) -> dict:
+    result = runner.invoke(args=["campaign", "stats", "eerste-hulp-digitale-vragen", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_demo_loads_an_open_campaign_with_key_figures_answers_and_a_login(runner, client):
+    result = runner.invoke(args=["demo", "--respondents", "30"])
+    assert result.exit_code == 0, result.output
+    assert "demo@example.org / demo-wachtwoord" in result.output
+    data = stats(runner)
+    assert data["state"] == "open"
+    assert len(data["key_figures"]) == 40
+    assert data["started"] == 30
+    assert 0 < data["completed"] < 30
+    login = client.post("/login", data={"email": "demo@example.org", "password": "demo-wachtwoord"})
+    assert login.status_code == 302
+
+
+def test_demo_twice_adds_nothing(runner):
+    runner.invoke(args=["demo", "--respondents", "10"])
+    again = runner.invoke(args=["demo", "--respondents", "10"])
+    assert again.exit_code == 0
+    assert "0 sleutelfiguren en 0 antwoorden toegevoegd" in again.output
+    assert stats(runner)["started"] == 10
+
+
+def test_stats_json_equals_the_database(runner):
+    runner.invoke(args=["demo", "--respondents", "40"])
+    data = stats(runner)
+    completed = Response.completed_at.is_not(None)
+    assert data["started"] == db.session.scalar(select(func.count()).select_from(Response))
+    assert data["completed"] == db.session.scalar(select(func.count()).where(completed))
+    for sector in data["sectors"]:
+        expected = db.session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .join(Sector, Response.sector_id == Sector.id)
+            .where(Sector.code == sector["code"], completed)
+        )
+        assert sector["completed"] == expected, sector
+    for key_figure in data["key_figures"]:
+        expected = db.session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .join(Link, Response.link_id == Link.id)
+            .join(KeyFigure, Link.key_figure_id == KeyFigure.id)
+            .where(KeyFigure.email == key_figure["email"], completed)
+        )
+        assert key_figure["completed"] == expected, key_figure
+    assert sum(s["completed"] for s in data["sectors"]) == data["completed"]
+    assert sum(k["completed"] for k in data["key_figures"]) == data["completed"]
