@@ -40,10 +40,10 @@ def hash_ticket(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
 
 
-def issue_ticket(campaign: Campaign) -> str:
+def issue_ticket(campaign_id: int) -> str:
     """Inside the caller's write transaction: store a new ticket's hash and return the ticket."""
     ticket = secrets.token_urlsafe(24)
-    db.session.add(DrawTicket(campaign_id=campaign.id, ticket_hash=hash_ticket(ticket)))
+    db.session.add(DrawTicket(campaign_id=campaign_id, ticket_hash=hash_ticket(ticket)))
     return ticket
 
 

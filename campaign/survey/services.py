@@ -147,11 +147,6 @@ def first_page(campaign: Campaign, answers: dict[str, Any]) -> int:
     return visible[0] if visible else 0
 
 
-def _lock(response: Response) -> Response:
-    """Re-read ``response`` inside the write transaction (row-locked on PostgreSQL)."""
-    return db.session.get(Response, response.id, populate_existing=True, with_for_update=True)
-
-
 # --- saving pages -------------------------------------------------------------------------
 
 
@@ -194,33 +189,122 @@ def save_page(
     ``SurveyError`` for a page the respondent may not open, and
     ``questionnaire.ForeignFields`` for fields that are not on the page; in
     each of those cases, and whenever there are errors, nothing is stored.
+
+    Everything is read and checked first; the write is one conditional
+    UPDATE (``updated_at`` still as read, not completed), so the write lock
+    is held only for that.  When another request changed the response in
+    between (two tabs, a double click), the page is judged again on the new
+    state: a response is never completed twice.
     """
     now = now or utcnow()
     campaign = db.session.get(Campaign, response.campaign_id)
-    begin_write()
-    response = _lock(response)
-    if response.completed_at is not None:
-        db.session.rollback()
-        return PageOutcome(already_completed=True)
-    _require_accepting(campaign, response, now)
-    _check_page_allowed(campaign, response, page_index)
-    result = q.validate_page(
-        campaign.questionnaire,
-        page_index,
-        form,
-        response.answers or {},
-        campaign.sectors,
-        enforce_required=action != "back",
-    )
+    for _attempt in range(MAX_ATTEMPTS):
+        if response.completed_at is not None:
+            return PageOutcome(already_completed=True)
+        _require_accepting(campaign, response, now)
+        _check_page_allowed(campaign, response, page_index)
+        result = q.validate_page(
+            campaign.questionnaire,
+            page_index,
+            form,
+            response.answers or {},
+            campaign.sectors,
+            enforce_required=action != "back",
+        )
+        if action == "back":
+            result.errors = {k: v for k, v in result.errors.items() if v != q.REQUIRED}
+        if not result.ok:
+            return PageOutcome(errors=result.errors, next_page=page_index)
+        plan = _plan_page(campaign, response, page_index, result.answers, action, now)
+        outcome = _store(campaign, response, plan, now)
+        if outcome is not None:
+            log.info("response %s saved page %s", plan.response_id, page_index)
+            return outcome
+        response = db.session.get(Response, plan.response_id, populate_existing=True)
+    raise SurveyError("Je antwoorden konden niet bewaard worden. Probeer het opnieuw.")
+
+
+#: Rounds of read-check-write when another request keeps changing the same response.
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class _Plan:
+    """The new state of a response, computed before the write transaction starts."""
+
+    response_id: str
+    seen_updated_at: datetime
+    values: dict[str, Any]
+    outcome: PageOutcome
+    complete: bool = False
+    link_id: int | None = None
+
+
+def _plan_page(
+    campaign: Campaign,
+    response: Response,
+    page_index: int,
+    page_answers: dict[str, Any],
+    action: str,
+    now: datetime,
+) -> _Plan:
+    questionnaire = campaign.questionnaire
+    page_ids = {question["id"] for question in q.pages(questionnaire)[page_index]["questions"]}
+    answers = {k: v for k, v in (response.answers or {}).items() if k not in page_ids}
+    answers = q.prune_hidden(questionnaire, {**answers, **page_answers})
+    values = {
+        "answers": answers,
+        "sector_id": sector_id_for(campaign, response, answers),
+        "updated_at": now,
+        "questionnaire_version": campaign.questionnaire_version,
+    }
+    plan = _Plan(response.id, response.updated_at, values, PageOutcome(), link_id=response.link_id)
     if action == "back":
-        result.errors = {k: v for k, v in result.errors.items() if v != q.REQUIRED}
-    if not result.ok:
+        previous = q.previous_page_index(questionnaire, page_index, answers)
+        plan.outcome.next_page = page_index if previous is None else previous
+        return plan
+    following = q.next_page_index(questionnaire, page_index, answers)
+    if following is not None:
+        values["last_page"] = max(response.last_page, following)
+        plan.outcome.next_page = following
+        return plan
+    missing = q.first_incomplete_page(questionnaire, answers, campaign.sectors)
+    if missing is not None:
+        plan.outcome.next_page = missing
+        plan.outcome.notice = "Er ontbreken nog enkele verplichte antwoorden op deze pagina."
+        return plan
+    values.update(last_page=page_index, completed_at=now)
+    plan.complete = True
+    return plan
+
+
+def _store(
+    campaign: Campaign, response: Response, plan: _Plan, now: datetime
+) -> PageOutcome | None:
+    """The write: one conditional UPDATE (plus ticket and forward link on completion).
+
+    Returns None, having written nothing, when the response changed since it was read.
+    """
+    campaign_id = campaign.id
+    begin_write()
+    written = db.session.execute(
+        update(Response)
+        .where(
+            Response.id == plan.response_id,
+            Response.updated_at == plan.seen_updated_at,
+            Response.completed_at.is_(None),
+        )
+        .values(**plan.values)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:
         db.session.rollback()
-        return PageOutcome(errors=result.errors, next_page=page_index)
-    outcome = _apply_page(campaign, response, page_index, result.answers, action, now)
+        return None
+    if plan.complete:
+        plan.outcome.completion = _completion_extras(campaign_id, plan.link_id)
+        log.info("response %s completed", plan.response_id)
     db.session.commit()
-    log.info("response %s saved page %s", response.id, page_index)
-    return outcome
+    return plan.outcome
 
 
 def _check_page_allowed(campaign: Campaign, response: Response, page_index: int) -> None:
@@ -233,39 +317,6 @@ def may_open_page(campaign: Campaign, response: Response, page_index: int) -> bo
     return page_index <= response.last_page and q.page_visible(
         campaign.questionnaire, page_index, response.answers or {}
     )
-
-
-def _apply_page(
-    campaign: Campaign,
-    response: Response,
-    page_index: int,
-    page_answers: dict[str, Any],
-    action: str,
-    now: datetime,
-) -> PageOutcome:
-    questionnaire = campaign.questionnaire
-    page_ids = {question["id"] for question in q.pages(questionnaire)[page_index]["questions"]}
-    answers = {k: v for k, v in (response.answers or {}).items() if k not in page_ids}
-    answers = q.prune_hidden(questionnaire, {**answers, **page_answers})
-    response.answers = answers
-    response.sector_id = sector_id_for(campaign, response, answers)
-    response.updated_at = now
-    response.questionnaire_version = campaign.questionnaire_version
-    if action == "back":
-        previous = q.previous_page_index(questionnaire, page_index, answers)
-        return PageOutcome(next_page=page_index if previous is None else previous)
-    following = q.next_page_index(questionnaire, page_index, answers)
-    if following is not None:
-        response.last_page = max(response.last_page, following)
-        return PageOutcome(next_page=following)
-    missing = q.first_incomplete_page(questionnaire, answers, campaign.sectors)
-    if missing is not None:
-        return PageOutcome(
-            next_page=missing,
-            notice="Er ontbreken nog enkele verplichte antwoorden op deze pagina.",
-        )
-    response.last_page = page_index
-    return PageOutcome(completion=_complete(campaign, response, now))
 
 
 def sector_id_for(campaign: Campaign, response: Response, answers: dict[str, Any]) -> int | None:
@@ -295,27 +346,29 @@ def complete(response: Response, now: datetime | None = None) -> Completion | No
     """
     now = now or utcnow()
     campaign = db.session.get(Campaign, response.campaign_id)
-    begin_write()
-    response = _lock(response)
     if response.completed_at is not None:
-        db.session.rollback()
         return None
     _require_accepting(campaign, response, now)
     if q.first_incomplete_page(campaign.questionnaire, response.answers or {}) is not None:
-        db.session.rollback()
         raise SurveyError("Er ontbreken nog verplichte antwoorden.")
-    completion = _complete(campaign, response, now)
-    db.session.commit()
-    return completion
+    plan = _Plan(
+        response.id,
+        response.updated_at,
+        {"completed_at": now, "updated_at": now},
+        PageOutcome(),
+        complete=True,
+        link_id=response.link_id,
+    )
+    outcome = _store(campaign, response, plan, now)
+    return outcome.completion if outcome is not None else None
 
 
-def _complete(campaign: Campaign, response: Response, now: datetime) -> Completion:
-    """Inside the caller's write transaction: completion, draw ticket and forward link."""
-    response.completed_at = now
-    response.updated_at = now
-    ticket = issue_ticket(campaign)
-    forward = forward_link(response)
-    log.info("response %s completed", response.id)
+def _completion_extras(campaign_id: int, link_id: int | None) -> Completion:
+    """Inside the write transaction: a draw ticket and a link to forward."""
+    ticket = issue_ticket(campaign_id)
+    parent = db.session.get(Link, link_id) if link_id else None
+    forward = new_child_link(parent) if parent is not None else None
+    db.session.flush()
     return Completion(ticket=ticket, forward_code=forward.code if forward else None)
 
 

@@ -182,6 +182,7 @@ def _render_page(
 
 def _submit_page(campaign: Campaign, link: Link, response: Response, index: int) -> Any:
     action = "back" if request.form.get("action") == "back" else "next"
+    code = link.code  # read before the write commits (and expires the loaded rows)
     try:
         outcome = save_page(response, index, request.form, action=action)
     except ForeignFields:
@@ -190,20 +191,20 @@ def _submit_page(campaign: Campaign, link: Link, response: Response, index: int)
     except SurveyClosed:
         return _closed_page(campaign, Gate.CLOSED, link, 403)
     except SurveyError:
-        return redirect(_page_url(link, response.last_page))
+        return redirect(url_for("survey.page", code=code, number=response.last_page + 1))
     if outcome.errors:
         return _render_page(
             campaign, link, response, index, request.form, outcome.errors, status=422
         )
     if outcome.already_completed:
-        return redirect(url_for("survey.thanks", code=link.code))
+        return redirect(url_for("survey.thanks", code=code))
     if outcome.completion is not None:
         _remember("ticket", campaign, outcome.completion.ticket)
         _remember("forward", campaign, outcome.completion.forward_code)
-        return redirect(url_for("survey.thanks", code=link.code))
+        return redirect(url_for("survey.thanks", code=code))
     if outcome.notice:
         flash(outcome.notice, "warning")
-    return redirect(_page_url(link, outcome.next_page or 0))
+    return redirect(url_for("survey.page", code=code, number=(outcome.next_page or 0) + 1))
 
 
 # --- resume ---------------------------------------------------------------------------------
