@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from campaign.extensions import db
-from campaign.models import KeyFigure, Link
+from campaign.models import Campaign, KeyFigure, Link
 
 
 def find_link(code: str) -> Link | None:
@@ -30,3 +30,15 @@ def new_child_link(parent: Link) -> Link:
     )
     db.session.add(link)
     return link
+
+
+def find_link_and_campaign(code: str) -> tuple[Link, Campaign] | None:
+    """The link with this code and its campaign, in one query (the survey's hot path)."""
+    if not code or len(code) > 40:
+        return None
+    row = db.session.execute(
+        select(Link, Campaign)
+        .join(Campaign, Campaign.id == Link.campaign_id)
+        .where(Link.code == code.strip().lower())
+    ).first()
+    return (row[0], row[1]) if row else None

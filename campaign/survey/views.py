@@ -22,11 +22,10 @@ from flask import (
 )
 
 from campaign.errors import render_error
-from campaign.extensions import db
 from campaign.models import Campaign, Link, Response
 from campaign.survey import display
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
-from campaign.survey.links import find_link
+from campaign.survey.links import find_link_and_campaign
 from campaign.survey.questionnaire import ForeignFields
 from campaign.survey.resume import ResumeError, mail_resume_link, response_from_token, resume_url
 from campaign.survey.services import (
@@ -68,11 +67,11 @@ def _remember(key: str, campaign: Campaign, value: Any) -> None:
     session[key] = stored
 
 
-def _link_or_404(code: str) -> Link:
-    link = find_link(code) if len(code) <= 40 else None
-    if link is None:
+def _link_or_404(code: str) -> tuple[Link, Campaign]:
+    found = find_link_and_campaign(code)
+    if found is None:
         abort(404, UNKNOWN_LINK)
-    return link
+    return found
 
 
 def _session_response(campaign: Campaign) -> Response | None:
@@ -94,8 +93,7 @@ def not_found(error: Any) -> tuple[str, int]:
 
 @bp.get("/s/<code>")
 def welcome(code: str) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     opened = list(session.get("opened") or [])
     if link.id not in opened:
         record_open(link)
@@ -116,8 +114,7 @@ def welcome(code: str) -> Any:
 
 @bp.post("/s/<code>/start")
 def start(code: str) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     response = _session_response(campaign)
     if response is None:
         try:
@@ -137,8 +134,7 @@ def _page_url(link: Link, index: int) -> str:
 
 @bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
 def page(code: str, number: int) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     response = _session_response(campaign)
     if response is None:
         flash(
@@ -212,8 +208,7 @@ def _submit_page(campaign: Campaign, link: Link, response: Response, index: int)
 
 @bp.get("/s/<code>/verder/<token>")
 def resume(code: str, token: str) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     try:
         response = response_from_token(campaign, token)
     except ResumeError as exc:
@@ -227,8 +222,7 @@ def resume(code: str, token: str) -> Any:
 
 @bp.post("/s/<code>/link-mailen")
 def mail_link(code: str) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     response = _session_response(campaign)
     if response is None or response.completed_at is not None:
         return redirect(url_for("survey.welcome", code=link.code))
@@ -246,8 +240,7 @@ def mail_link(code: str) -> Any:
 
 @bp.get("/s/<code>/bedankt")
 def thanks(code: str) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     response = _session_response(campaign)
     if response is None or response.completed_at is None:
         return redirect(url_for("survey.welcome", code=link.code))
@@ -285,8 +278,7 @@ def _absolute(path: str) -> str:
 
 @bp.post("/s/<code>/wedstrijd")
 def draw_entry(code: str) -> Any:
-    link = _link_or_404(code)
-    campaign = db.session.get(Campaign, link.campaign_id)
+    link, campaign = _link_or_404(code)
     response = _session_response(campaign)
     if response is None or response.completed_at is None:
         return redirect(url_for("survey.welcome", code=link.code))
