@@ -13,7 +13,9 @@ import os
 import re
 import secrets
 import smtplib
+import socket
 import ssl
+from collections.abc import Callable
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
@@ -145,9 +147,15 @@ def _by_code(code: int, text: str) -> Exception:
     return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 
 
+#: Called right before the message is committed to the server; False abandons it.
+Gate = Callable[[], bool] | None
+
+
 class Transport(Protocol):
     def ready(self) -> None: ...
-    def send(self, sender: str, recipient: str, raw: bytes, filename: str) -> None: ...
+    def send(
+        self, sender: str, recipient: str, raw: bytes, filename: str, gate: Gate = None
+    ) -> None: ...
     def reset(self) -> None: ...
     def close(self) -> None: ...
 
@@ -186,6 +194,10 @@ class SMTPTransport:
                 connection.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
             raise ServerUnavailable(f"{self.server}:{self.port}: {exc}") from exc
+        # The final dot goes out as its own small write after the claim: without
+        # TCP_NODELAY, Nagle's algorithm would hold it back for the server's delayed ACK.
+        if connection.sock is not None:
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connection = connection
 
     def ready(self) -> None:
@@ -193,13 +205,59 @@ class SMTPTransport:
         if self.connection is None:
             self.open()
 
-    def send(self, sender: str, recipient: str, raw: bytes, filename: str) -> None:
+    def send(
+        self, sender: str, recipient: str, raw: bytes, filename: str, gate: Gate = None
+    ) -> None:
+        """One SMTP transaction.  ``gate()`` is called before the final dot (the moment the
+        server accepts); when it returns False the message is abandoned unsent."""
         self.ready()
         assert self.connection is not None
         try:
-            self.connection.sendmail(sender, [recipient], raw)
+            self._envelope(sender, recipient)
+            # Everything but the final dot: the server cannot accept the message yet.
+            payload = smtplib._quote_periods(raw)  # type: ignore[attr-defined]
+            self.connection.send(payload if payload.endswith(CRLF) else payload + CRLF)
         except (OSError, smtplib.SMTPException) as exc:
             raise classify(exc) from exc
+        self._finish(gate)
+
+    def _envelope(self, sender: str, recipient: str) -> None:
+        assert self.connection is not None
+        connection = self.connection
+        connection.ehlo_or_helo_if_needed()
+        code, reply = connection.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = connection.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+        connection.putcmd("data")
+        code, reply = connection.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+
+    def _finish(self, gate: Gate) -> None:
+        assert self.connection is not None
+        try:
+            go = gate() if gate is not None else True
+        except BaseException:
+            self._drop()  # mid-DATA: only closing the connection abandons the message
+            raise
+        if not go:
+            self._drop()
+            return
+        try:
+            self.connection.send(b"." + CRLF)
+            code, reply = self.connection.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise classify(exc) from exc
+        if code != 250:
+            raise _by_code(code, _reply_text(code, reply))
+
+    def _drop(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
 
     def reset(self) -> None:
         """Make the connection clean after an error: RSET, else reconnect on next use."""
@@ -229,7 +287,11 @@ class DirectoryTransport:
     def ready(self) -> None:
         pass
 
-    def send(self, sender: str, recipient: str, raw: bytes, filename: str) -> None:
+    def send(
+        self, sender: str, recipient: str, raw: bytes, filename: str, gate: Gate = None
+    ) -> None:
+        if gate is not None and not gate():
+            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             target = self.directory / filename
