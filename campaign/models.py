@@ -86,42 +86,14 @@ class CampaignState(enum.StrEnum):
     CLOSED = "closed"
 
 
-class Campaign(db.Model):
-    __tablename__ = "campaigns"
+class CampaignSchedule:
+    """The open/closed rules of a campaign, shared by the ORM model and the survey's
+    lightweight snapshot of it (``campaign.survey.queries.SurveyCampaign``), so that
+    both answer "is it open?" from the same three columns with the same code."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: Stable identifier used in commands and URLs.
-    slug: Mapped[str] = mapped_column(String(60), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    #: Names of the organising organisations, in display order.
-    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: IANA timezone name; the schedule is declared in local time of this zone.
-    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
-    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Set when a coordinator closes the survey by hand (or the close job runs).
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Mail settings from the campaign file: sender_name, sender_email, reply_to, subjects.
-    mail_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: Welcome-page text and privacy statement shown to respondents.
-    intro: Mapped[str] = mapped_column(Text, default="")
-    privacy: Mapped[str] = mapped_column(Text, default="")
-    #: List of {"name", "description"}; one winner per prize.
-    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    #: The validated questionnaire (pages, questions, scales) as loaded from the file.
-    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: Goes up by one each time a load changes the questionnaire.
-    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
-    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
-    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    sectors: Mapped[list[Sector]] = relationship(
-        back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
-    )
+    opens_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None
 
     def state(self, now: datetime | None = None) -> CampaignState:
         """Draft before opening, open until the close time or a manual close, then closed."""
@@ -140,6 +112,47 @@ class Campaign(db.Model):
         if self.closed_at is not None and self.closed_at < self.closes_at:
             return self.closed_at
         return self.closes_at
+
+
+class Campaign(CampaignSchedule, db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable identifier used in commands and URLs.
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: Names of the organising organisations, in display order.
+    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: IANA timezone name; the schedule is declared in local time of this zone.
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when a coordinator closes the survey by hand (or the close job runs).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Mail settings from the campaign file: sender_name, sender_email, reply_to, subjects.
+    #: (Deferred, like the texts and the questionnaire below: the survey reads a campaign
+    #: on every request and needs none of these large values there.)
+    mail_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    #: Welcome-page text and privacy statement shown to respondents.
+    intro: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
+    privacy: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
+    #: List of {"name", "description"}; one winner per prize.
+    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: The validated questionnaire (pages, questions, scales) as loaded from the file.
+    #: The survey keeps a parsed copy per process, keyed by ``questionnaire_hash``.
+    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    #: Goes up by one each time a load changes the questionnaire.
+    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
+    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    sectors: Mapped[list[Sector]] = relationship(
+        back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
+    )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaign.models import Campaign
 from campaign.survey import questionnaire as q
+from campaign.survey.definition import Definition
 
 
 @dataclass
@@ -62,20 +62,20 @@ class PageView:
 
 
 def build_page(
-    campaign: Campaign,
+    definition: Definition,
     index: int,
     answers: Mapping[str, Any],
     form: Any | None = None,
     errors: Mapping[str, str] | None = None,
 ) -> PageView:
     """The page ``index`` as it should be drawn, filled from ``form`` (after errors) or answers."""
-    questionnaire = campaign.questionnaire
+    questionnaire = definition.questionnaire
     page = q.pages(questionnaire)[index]
     errors = dict(errors or {})
     visible = q.visible_page_indexes(questionnaire, answers)
     position = visible.index(index) if index in visible else 0
     views = [
-        _question_view(campaign, page, question, answers, form, errors)
+        _question_view(definition, page, question, answers, form, errors)
         for question in q.rendered_questions(page, answers)
     ]
     return PageView(
@@ -91,7 +91,7 @@ def build_page(
 
 
 def _question_view(
-    campaign: Campaign,
+    definition: Definition,
     page: Mapping[str, Any],
     question: dict[str, Any],
     answers: Mapping[str, Any],
@@ -104,13 +104,13 @@ def _question_view(
         values = q.form_values(question, answers.get(question["id"]))
     view = QuestionView(
         question=question,
-        options=q.options_for(question, campaign.questionnaire, campaign.sectors),
+        options=q.options_for(question, definition.questionnaire, definition.sectors),
         values=values,
         error=errors.get(q.first_field(question)),
     )
     if q.same_page_condition(question, page):
         view.show_if_json = json.dumps(question["show_if"])
-        view.condition_text = condition_text(campaign, page, question["show_if"])
+        view.condition_text = condition_text(definition, page, question["show_if"])
     return view
 
 
@@ -120,12 +120,14 @@ def _form_value(form: Any, name: str, question: Mapping[str, Any]) -> Any:
     return form.get(name, "")
 
 
-def condition_text(campaign: Campaign, page: Mapping[str, Any], show_if: Mapping[str, Any]) -> str:
+def condition_text(
+    definition: Definition, page: Mapping[str, Any], show_if: Mapping[str, Any]
+) -> str:
     """``Alleen als je bij "Volgde je ...?" "Ja" koos.`` for a page that runs without script."""
     target = next(x for x in page["questions"] if x["id"] == show_if["question"])
     labels = {
         o["value"]: o["label"]
-        for o in q.options_for(target, campaign.questionnaire, campaign.sectors)
+        for o in q.options_for(target, definition.questionnaire, definition.sectors)
     }
     wanted = show_if.get("in") or [show_if.get("equals") or show_if.get("includes")]
     choices = " of ".join(f"'{labels.get(v, v)}'" for v in wanted)

@@ -20,10 +20,11 @@ import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 
 from campaign.database import begin_write
 from campaign.extensions import db
@@ -31,6 +32,13 @@ from campaign.models import Campaign, CampaignState, Link, Response, utcnow
 from campaign.survey import questionnaire as q
 from campaign.survey.draw import issue_ticket
 from campaign.survey.links import new_child_link
+from campaign.survey.queries import (
+    ResponseState,
+    SurveyCampaign,
+    key_figure_sector,
+    response_state,
+    survey_campaign,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +60,18 @@ class Gate(enum.StrEnum):
     CLOSED = "closed"
 
 
+#: The rules take a model object (services, tests, ``flask demo``) or the snapshot the
+#: page view reads with Core (``campaign.survey.queries``): same attribute names.
+AnyCampaign = Campaign | SurveyCampaign
+AnyResponse = Response | ResponseState
+
+
 def grace_period() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("SURVEY_GRACE_MINUTES", 60)))
 
 
 def survey_gate(
-    campaign: Campaign, response: Response | None = None, now: datetime | None = None
+    campaign: AnyCampaign, response: AnyResponse | None = None, now: datetime | None = None
 ) -> Gate:
     """Whether answers are accepted now, for a new respondent or for ``response``.
 
@@ -82,7 +96,7 @@ def survey_gate(
     return Gate.CLOSED
 
 
-def _require_accepting(campaign: Campaign, response: Response | None, now: datetime) -> None:
+def _require_accepting(campaign: AnyCampaign, response: AnyResponse | None, now: datetime) -> None:
     gate = survey_gate(campaign, response, now)
     if gate == Gate.NOT_OPEN:
         raise SurveyClosed("Deze vragenlijst is nog niet geopend.")
@@ -123,7 +137,7 @@ def start_response(link: Link, now: datetime | None = None) -> Response:
     Raises ``SurveyClosed`` when the campaign does not accept new responses.
     """
     now = now or utcnow()
-    campaign = db.session.get(Campaign, link.campaign_id)
+    campaign = survey_campaign(link.campaign_id)
     _require_accepting(campaign, None, now)
     begin_write()
     response = Response(
@@ -142,7 +156,7 @@ def start_response(link: Link, now: datetime | None = None) -> Response:
     return response
 
 
-def first_page(campaign: Campaign, answers: dict[str, Any]) -> int:
+def first_page(campaign: SurveyCampaign, answers: dict[str, Any]) -> int:
     visible = q.visible_page_indexes(campaign.questionnaire, answers)
     return visible[0] if visible else 0
 
@@ -175,11 +189,12 @@ class Completion:
 
 
 def save_page(
-    response: Response,
+    response: AnyResponse,
     page_index: int,
     form: Any,
     action: str = "next",
     now: datetime | None = None,
+    campaign: SurveyCampaign | None = None,
 ) -> PageOutcome:
     """Validate one page of answers and save it; complete after the last visible page.
 
@@ -194,10 +209,11 @@ def save_page(
     UPDATE (``updated_at`` still as read, not completed), so the write lock
     is held only for that.  When another request changed the response in
     between (two tabs, a double click), the page is judged again on the new
-    state: a response is never completed twice.
+    state: a response is never completed twice.  ``campaign`` saves a read when
+    the caller already has it (the page view does).
     """
     now = now or utcnow()
-    campaign = db.session.get(Campaign, response.campaign_id)
+    campaign = campaign or survey_campaign(response.campaign_id)
     for _attempt in range(MAX_ATTEMPTS):
         if response.completed_at is not None:
             return PageOutcome(already_completed=True)
@@ -216,11 +232,13 @@ def save_page(
         if not result.ok:
             return PageOutcome(errors=result.errors, next_page=page_index)
         plan = _plan_page(campaign, response, page_index, result.answers, action, now)
-        outcome = _store(campaign, response, plan, now)
+        outcome = _store(campaign.id, plan)
         if outcome is not None:
             log.info("response %s saved page %s", plan.response_id, page_index)
             return outcome
-        response = db.session.get(Response, plan.response_id, populate_existing=True)
+        response = response_state(campaign.id, plan.response_id)
+        if response is None:
+            break
     raise SurveyError("Je antwoorden konden niet bewaard worden. Probeer het opnieuw.")
 
 
@@ -241,8 +259,8 @@ class _Plan:
 
 
 def _plan_page(
-    campaign: Campaign,
-    response: Response,
+    campaign: SurveyCampaign,
+    response: AnyResponse,
     page_index: int,
     page_answers: dict[str, Any],
     action: str,
@@ -278,24 +296,16 @@ def _plan_page(
     return plan
 
 
-def _store(
-    campaign: Campaign, response: Response, plan: _Plan, now: datetime
-) -> PageOutcome | None:
+def _store(campaign_id: int, plan: _Plan) -> PageOutcome | None:
     """The write: one conditional UPDATE (plus ticket and forward link on completion).
 
     Returns None, having written nothing, when the response changed since it was read.
     """
-    campaign_id = campaign.id
     begin_write()
-    written = db.session.execute(
-        update(Response)
-        .where(
-            Response.id == plan.response_id,
-            Response.updated_at == plan.seen_updated_at,
-            Response.completed_at.is_(None),
-        )
-        .values(**plan.values)
-        .execution_options(synchronize_session=False)
+    params = {f"new_{name}": value for name, value in plan.values.items()}
+    written = db.session.connection().execute(
+        _update_statement(frozenset(plan.values)),
+        {**params, "seen": plan.seen_updated_at, "response_id": plan.response_id},
     )
     if written.rowcount != 1:
         db.session.rollback()
@@ -307,45 +317,60 @@ def _store(
     return plan.outcome
 
 
-def _check_page_allowed(campaign: Campaign, response: Response, page_index: int) -> None:
+@lru_cache(maxsize=16)
+def _update_statement(columns: frozenset[str]) -> Update:
+    """The conditional UPDATE setting ``columns``, built once per set of columns.
+
+    Only unchanged (``updated_at`` as read) and uncompleted responses are
+    written.  Executed with Core on the session's connection: the ORM's
+    bulk-update machinery cost more than the write itself.
+    """
+    table = Response.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("response_id"),
+            table.c.updated_at == bindparam("seen"),
+            table.c.completed_at.is_(None),
+        )
+        .values({name: bindparam(f"new_{name}") for name in sorted(columns)})
+    )
+
+
+def _check_page_allowed(campaign: SurveyCampaign, response: AnyResponse, page_index: int) -> None:
     if not may_open_page(campaign, response, page_index):
         raise SurveyError("Deze pagina van de vragenlijst is (nog) niet beschikbaar.")
 
 
-def may_open_page(campaign: Campaign, response: Response, page_index: int) -> bool:
+def may_open_page(campaign: SurveyCampaign, response: AnyResponse, page_index: int) -> bool:
     """Only visible pages up to the furthest one reached: no skipping required pages."""
     return page_index <= response.last_page and q.page_visible(
         campaign.questionnaire, page_index, response.answers or {}
     )
 
 
-def sector_id_for(campaign: Campaign, response: Response, answers: dict[str, Any]) -> int | None:
+def sector_id_for(
+    campaign: SurveyCampaign, response: AnyResponse, answers: dict[str, Any]
+) -> int | None:
     """The respondent's own sector answer, else the sector of the link's key figure."""
-    sector_questions = [
-        question["id"]
-        for page in q.pages(campaign.questionnaire)
-        for question in page["questions"]
-        if question["type"] == "sector"
-    ]
-    by_code = {sector.code: sector.id for sector in campaign.sectors}
-    for qid in sector_questions:
+    by_code = campaign.definition.sector_ids
+    for qid in campaign.definition.sector_questions:
         if answers.get(qid) in by_code:
             return by_code[answers[qid]]
-    link = db.session.get(Link, response.link_id) if response.link_id else None
-    return link.key_figure.sector_id if link is not None and link.key_figure else None
+    return key_figure_sector(response.link_id)
 
 
 # --- completion ---------------------------------------------------------------------------
 
 
-def complete(response: Response, now: datetime | None = None) -> Completion | None:
+def complete(response: AnyResponse, now: datetime | None = None) -> Completion | None:
     """Mark ``response`` complete; None when it already was (nothing changes then).
 
     Raises ``SurveyError`` when required answers are missing and
     ``SurveyClosed`` when the campaign no longer accepts answers.
     """
     now = now or utcnow()
-    campaign = db.session.get(Campaign, response.campaign_id)
+    campaign = survey_campaign(response.campaign_id)
     if response.completed_at is not None:
         return None
     _require_accepting(campaign, response, now)
@@ -359,7 +384,7 @@ def complete(response: Response, now: datetime | None = None) -> Completion | No
         complete=True,
         link_id=response.link_id,
     )
-    outcome = _store(campaign, response, plan, now)
+    outcome = _store(campaign.id, plan)
     return outcome.completion if outcome is not None else None
 
 

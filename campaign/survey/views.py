@@ -22,10 +22,18 @@ from flask import (
 )
 
 from campaign.errors import render_error
+from campaign.extensions import db
 from campaign.models import Campaign, Link, Response
 from campaign.survey import display
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
 from campaign.survey.links import find_link_and_campaign
+from campaign.survey.queries import (
+    ResponseState,
+    SurveyCampaign,
+    Visit,
+    find_visit,
+    response_state,
+)
 from campaign.survey.questionnaire import ForeignFields
 from campaign.survey.resume import ResumeError, mail_resume_link, response_from_token, resume_url
 from campaign.survey.services import (
@@ -54,11 +62,11 @@ UNKNOWN_LINK = (
 # --- session helpers ----------------------------------------------------------------------
 
 
-def _remembered(key: str, campaign: Campaign) -> Any:
+def _remembered(key: str, campaign: Campaign | SurveyCampaign) -> Any:
     return (session.get(key) or {}).get(str(campaign.id))
 
 
-def _remember(key: str, campaign: Campaign, value: Any) -> None:
+def _remember(key: str, campaign: Campaign | SurveyCampaign, value: Any) -> None:
     stored = dict(session.get(key) or {})
     if value is None:
         stored.pop(str(campaign.id), None)
@@ -125,7 +133,7 @@ def start(code: str) -> Any:
     return redirect(_page_url(link, response.last_page))
 
 
-def _page_url(link: Link, index: int) -> str:
+def _page_url(link: Link | Visit, index: int) -> str:
     return url_for("survey.page", code=link.code, number=index + 1)
 
 
@@ -134,69 +142,80 @@ def _page_url(link: Link, index: int) -> str:
 
 @bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
 def page(code: str, number: int) -> Any:
-    link, campaign = _link_or_404(code)
-    response = _session_response(campaign)
+    # The hot path: plain snapshots read with Core (see campaign.survey.queries); the
+    # model objects are loaded only when a page is rendered.
+    visit = find_visit(code)
+    if visit is None:
+        abort(404, UNKNOWN_LINK)
+    survey = visit.campaign
+    response = response_state(survey.id, _remembered("response", survey))
     if response is None:
         flash(
             "Start de vragenlijst hier. Heb je al een deel ingevuld? Gebruik dan je link om verder te gaan.",
             "info",
         )
-        return redirect(url_for("survey.welcome", code=link.code))
+        return redirect(url_for("survey.welcome", code=visit.code))
     if response.completed_at is not None:
-        return redirect(url_for("survey.thanks", code=link.code))
-    gate = survey_gate(campaign, response)
+        return redirect(url_for("survey.thanks", code=visit.code))
+    gate = survey_gate(survey, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED):
-        return _closed_page(campaign, gate, link, 403 if request.method == "POST" else 200)
+        status = 403 if request.method == "POST" else 200
+        return _closed_page(*_models(visit), gate, status)
     index = number - 1
-    if not may_open_page(campaign, response, index):
-        return redirect(_page_url(link, response.last_page))
+    if not may_open_page(survey, response, index):
+        return redirect(_page_url(visit, response.last_page))
     if request.method == "POST":
-        return _submit_page(campaign, link, response, index)
-    return _render_page(campaign, link, response, index)
+        return _submit_page(visit, response, index)
+    return _render_page(visit, response, index)
+
+
+def _models(visit: Visit) -> tuple[Campaign, Link]:
+    """The campaign and link as model objects, for the templates."""
+    return db.session.get(Campaign, visit.campaign.id), db.session.get(Link, visit.link_id)
 
 
 def _render_page(
-    campaign: Campaign,
-    link: Link,
-    response: Response,
+    visit: Visit,
+    response: ResponseState,
     index: int,
     form: Any = None,
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    view = display.build_page(campaign, index, response.answers or {}, form, errors)
+    view = display.build_page(
+        visit.campaign.definition, index, response.answers or {}, form, errors
+    )
+    campaign, link = _models(visit)
     return render_template(
         "survey/page.html",
         campaign=campaign,
         link=link,
         view=view,
         problem=problem,
-        resume_link=resume_url(link.code, response),
+        resume_link=resume_url(visit.code, response),
     ), status
 
 
-def _submit_page(campaign: Campaign, link: Link, response: Response, index: int) -> Any:
+def _submit_page(visit: Visit, response: ResponseState, index: int) -> Any:
     action = "back" if request.form.get("action") == "back" else "next"
-    code = link.code  # read before the write commits (and expires the loaded rows)
+    code = visit.code
     try:
-        outcome = save_page(response, index, request.form, action=action)
+        outcome = save_page(response, index, request.form, action=action, campaign=visit.campaign)
     except ForeignFields:
         problem = "Dit formulier bevatte velden die niet op deze pagina horen. Er is niets bewaard."
-        return _render_page(campaign, link, response, index, problem=problem, status=400)
+        return _render_page(visit, response, index, problem=problem, status=400)
     except SurveyClosed:
-        return _closed_page(campaign, Gate.CLOSED, link, 403)
+        return _closed_page(*_models(visit), Gate.CLOSED, 403)
     except SurveyError:
         return redirect(url_for("survey.page", code=code, number=response.last_page + 1))
     if outcome.errors:
-        return _render_page(
-            campaign, link, response, index, request.form, outcome.errors, status=422
-        )
+        return _render_page(visit, response, index, request.form, outcome.errors, status=422)
     if outcome.already_completed:
         return redirect(url_for("survey.thanks", code=code))
     if outcome.completion is not None:
-        _remember("ticket", campaign, outcome.completion.ticket)
-        _remember("forward", campaign, outcome.completion.forward_code)
+        _remember("ticket", visit.campaign, outcome.completion.ticket)
+        _remember("forward", visit.campaign, outcome.completion.forward_code)
         return redirect(url_for("survey.thanks", code=code))
     if outcome.notice:
         flash(outcome.notice, "warning")
