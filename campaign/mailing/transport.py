@@ -123,7 +123,13 @@ def build_message(row: Any, moment: datetime) -> tuple[str, bytes]:
             f"--{boundary}--\r\n".encode("ascii"),
         ]
     )
-    return parseaddr(headers.get("From", ""))[1], raw
+    return _envelope_sender(headers.get("From", "")), raw
+
+
+@lru_cache(maxsize=64)
+def _envelope_sender(from_header: str) -> str:
+    """The address of a From header; cached because every mail of a batch has the same."""
+    return parseaddr(from_header)[1]
 
 
 def _reply_text(code: int, reply: bytes | str) -> str:
@@ -147,15 +153,23 @@ def _by_code(code: int, text: str) -> Exception:
     return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 
 
-#: Called right before the message is committed to the server; False abandons it.
+#: Called before the message is committed to the server; False abandons it.
 Gate = Callable[[], bool] | None
+#: Work to do while the server handles a command, before its reply is read.
+Meanwhile = Callable[[], None] | None
 
 
 class Transport(Protocol):
     def ready(self) -> None: ...
     def send(
-        self, sender: str, recipient: str, raw: bytes, filename: str, gate: Gate = None
-    ) -> None: ...
+        self,
+        sender: str,
+        recipient: str,
+        raw: bytes,
+        filename: str,
+        gate: Gate = None,
+        meanwhile: Meanwhile = None,
+    ) -> bool: ...
     def reset(self) -> None: ...
     def close(self) -> None: ...
 
@@ -194,8 +208,8 @@ class SMTPTransport:
                 connection.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
             raise ServerUnavailable(f"{self.server}:{self.port}: {exc}") from exc
-        # The final dot goes out as its own small write after the claim: without
-        # TCP_NODELAY, Nagle's algorithm would hold it back for the server's delayed ACK.
+        # Every write is followed by a wait for the server's reply: without TCP_NODELAY,
+        # Nagle's algorithm could hold back the tail of a message for a delayed ACK.
         if connection.sock is not None:
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connection = connection
@@ -206,53 +220,67 @@ class SMTPTransport:
             self.open()
 
     def send(
-        self, sender: str, recipient: str, raw: bytes, filename: str, gate: Gate = None
-    ) -> None:
-        """One SMTP transaction.  ``gate()`` is called before the final dot (the moment the
-        server accepts); when it returns False the message is abandoned unsent."""
+        self,
+        sender: str,
+        recipient: str,
+        raw: bytes,
+        filename: str,
+        gate: Gate = None,
+        meanwhile: Meanwhile = None,
+    ) -> bool:
+        """One SMTP transaction; False when ``gate()`` said no (nothing was sent).
+
+        Our own work runs while the server works on a command, instead of after it:
+        ``gate()`` (the claim's commit) while it handles MAIL FROM, so the message
+        is only sent once the claim holds; ``meanwhile()`` while it handles RCPT TO.
+        """
         self.ready()
         assert self.connection is not None
         try:
-            self._envelope(sender, recipient)
-            # Everything but the final dot: the server cannot accept the message yet.
+            if not self._envelope(sender, recipient, gate, meanwhile):
+                self.reset()
+                return False
+            # Dot-stuffed content and the final dot in one write, as smtplib.sendmail does.
             payload = smtplib._quote_periods(raw)  # type: ignore[attr-defined]
-            self.connection.send(payload if payload.endswith(CRLF) else payload + CRLF)
+            payload = payload if payload.endswith(CRLF) else payload + CRLF
+            self.connection.send(payload + b"." + CRLF)
+            code, reply = self.connection.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             raise classify(exc) from exc
-        self._finish(gate)
+        if code != 250:
+            raise _by_code(code, _reply_text(code, reply))
+        return True
 
-    def _envelope(self, sender: str, recipient: str) -> None:
+    def _envelope(self, sender: str, recipient: str, gate: Gate, meanwhile: Meanwhile) -> bool:
+        """MAIL, RCPT and DATA; False (after reading the MAIL reply) when the gate said no."""
         assert self.connection is not None
         connection = self.connection
         connection.ehlo_or_helo_if_needed()
-        code, reply = connection.mail(sender)
+        connection.putcmd("mail", f"from:{smtplib.quoteaddr(sender)}")
+        go = self._gate(gate)
+        code, reply = connection.getreply()
+        if not go:
+            return False
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, sender)
-        code, reply = connection.rcpt(recipient)
+        connection.putcmd("rcpt", f"to:{smtplib.quoteaddr(recipient)}")
+        if meanwhile is not None:
+            meanwhile()
+        code, reply = connection.getreply()
         if code not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
         connection.putcmd("data")
         code, reply = connection.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
+        return True
 
-    def _finish(self, gate: Gate) -> None:
-        assert self.connection is not None
+    def _gate(self, gate: Gate) -> bool:
         try:
-            go = gate() if gate is not None else True
+            return gate() if gate is not None else True
         except BaseException:
-            self._drop()  # mid-DATA: only closing the connection abandons the message
+            self._drop()  # a command is outstanding: only closing leaves a clean state
             raise
-        if not go:
-            self._drop()
-            return
-        try:
-            self.connection.send(b"." + CRLF)
-            code, reply = self.connection.getreply()
-        except (OSError, smtplib.SMTPException) as exc:
-            raise classify(exc) from exc
-        if code != 250:
-            raise _by_code(code, _reply_text(code, reply))
 
     def _drop(self) -> None:
         connection, self.connection = self.connection, None
@@ -288,10 +316,16 @@ class DirectoryTransport:
         pass
 
     def send(
-        self, sender: str, recipient: str, raw: bytes, filename: str, gate: Gate = None
-    ) -> None:
+        self,
+        sender: str,
+        recipient: str,
+        raw: bytes,
+        filename: str,
+        gate: Gate = None,
+        meanwhile: Meanwhile = None,
+    ) -> bool:
         if gate is not None and not gate():
-            return
+            return False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             target = self.directory / filename
@@ -300,6 +334,9 @@ class DirectoryTransport:
             os.replace(partial, target)  # a reader never sees half a file
         except OSError as exc:
             raise TransientError(f"kan {filename} niet schrijven: {exc}") from exc
+        if meanwhile is not None:
+            meanwhile()
+        return True
 
     def reset(self) -> None:
         pass
