@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from campaign.auth.services import normalise_email
+
 #: RFC 5322 dot-atom of printable ASCII, which email_validator accepts as is.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 #: Below email_validator's own limits (64 for the local part, 254 in all).
@@ -29,10 +31,9 @@ class InvalidEmail(ValueError):
 def normalise_email_full(raw: str) -> str:
     """The address as ``campaign.auth.services.normalise_email`` stores it."""
     try:
-        result = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
+        return normalise_email(raw)
+    except ValueError as exc:
         raise InvalidEmail(raw) from exc
-    return result.normalized.lower()
 
 
 @lru_cache(maxsize=4096)

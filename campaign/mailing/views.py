@@ -173,7 +173,7 @@ def key_figure(token: str) -> str | tuple[str, int]:
     try:
         page = services.key_figure_page(token)
     except InvalidToken:
-        return render_template("keyfigure/invalid.html", text=BAD_TOKEN), 404
+        return render_template("mailing/invalid_link.html", text=BAD_TOKEN), 404
     return render_template("keyfigure/page.html", page=page, token=token)
 
 
@@ -184,7 +184,7 @@ def key_figure_qr(token: str, kind: str) -> Response | tuple[str, int]:
     try:
         data, mimetype = services.key_figure_qr(token, kind)
     except InvalidToken:
-        return render_template("keyfigure/invalid.html", text=BAD_TOKEN), 404
+        return render_template("mailing/invalid_link.html", text=BAD_TOKEN), 404
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="qr-code-enquete.{kind}"'
     return response
@@ -200,7 +200,7 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
         else:
             key_figure = services.key_figure_from_token(UNSUBSCRIBE, token)
     except InvalidToken:
-        return render_template("unsubscribe/invalid.html", text=BAD_TOKEN), 404
+        return render_template("mailing/invalid_link.html", text=BAD_TOKEN), 404
     return render_template(
         "unsubscribe/page.html",
         key_figure=key_figure,
