@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
 from campaign.extensions import db
 
@@ -45,7 +45,10 @@ def configure_engine(app: Flask) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight on the driver: it runs for every transaction, and SQLAlchemy's
+        # statement execution costs many times what SQLite's BEGIN does.
+        raw = connection.connection.dbapi_connection
+        raw.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def begin_write() -> None:
@@ -63,6 +66,121 @@ def begin_write() -> None:
             return  # already a write transaction, or already writing: keep going
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
+
+
+class PreparedWrite:
+    """A Core write statement compiled once for a dialect, to run on the DBAPI cursor.
+
+    For a statement on a hot path: SQLAlchemy's execution layer (events, contexts,
+    result objects) costs as much as SQLite's work, and on SQLite that time would
+    be spent holding the write lock.
+    """
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.statement = statement
+        self.dialect = dialect
+        self.sql: str = compiled.string
+        self.order: list[str] | None = compiled.positiontup  # None for named paramstyles
+        processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        self.processors = {name: p for name, p in processors.items() if p is not None}
+
+    def params(self, values: dict[str, Any]) -> Any:
+        """The DBAPI parameters for ``values`` (bind names -> Python values)."""
+        merged = dict(values)
+        for name, process in self.processors.items():
+            if name in merged:
+                merged[name] = process(merged[name])
+        return [merged[name] for name in self.order] if self.order else merged
+
+
+class PreparedRead(PreparedWrite):
+    """A Core select compiled once for a dialect, run on the session connection's cursor.
+
+    For the survey's per-request reads: rows come back as plain tuples with the
+    column types' conversions applied (dates, JSON), without SQLAlchemy's
+    execution context and result objects, which cost more than SQLite's work.
+    """
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        super().__init__(statement, dialect)
+        self.converters = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+
+    def rows(self, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows for ``values``, read in the session's transaction, converted."""
+        return [self.convert(row) for row in self.raw_rows(values)]
+
+    def raw_rows(self, values: dict[str, Any]) -> list[Any]:
+        """The rows as the driver returns them (convert the ones you use)."""
+        raw = db.session.connection().connection.dbapi_connection
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self.sql, self.params(values))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def convert(self, row: Any) -> tuple[Any, ...]:
+        """One driver row with the column types' conversions applied."""
+        return tuple(
+            value if c is None else c(value) for c, value in zip(self.converters, row, strict=True)
+        )
+
+
+def write_once(prepared: PreparedWrite, values: dict[str, Any]) -> int:
+    """Run one write statement as its own committed write transaction; its row count.
+
+    For a request that has only read so far.  On SQLite it runs on the
+    connection the session's reads used (no second pool checkout, no ORM
+    commit): the read transaction is ended, and between ``BEGIN IMMEDIATE``
+    and ``COMMIT`` nothing but the statement runs, with its parameters
+    converted beforehand, so the write lock is held as briefly as possible.
+    Elsewhere (PostgreSQL), or when the session already writes, it is an
+    ordinary statement in the session's transaction, then committed.
+    """
+    session = db.session()
+    connection = session.connection()
+    options = connection.get_execution_options()
+    if (
+        connection.dialect.name != "sqlite"
+        or options.get(IMMEDIATE)
+        or session.new
+        or session.dirty
+        or session.deleted
+    ):
+        begin_write()
+        count = session.connection().execute(prepared.statement, values).rowcount
+        session.commit()
+        return count
+    params = prepared.params(values)
+    count = _write_sqlite(connection.connection.dbapi_connection, prepared.sql, params)
+    session.expire_all()  # as a commit would: loaded objects show what was written
+    return count
+
+
+def _write_sqlite(raw: Any, sql: str, params: Any) -> int:
+    """The statement alone in a BEGIN IMMEDIATE transaction on the raw sqlite3 connection.
+
+    SQLAlchemy's transaction on this connection stays open in name only: its
+    eventual ROLLBACK finds no transaction and does nothing.
+    """
+    if raw.in_transaction:
+        raw.execute("COMMIT")  # a read transaction: a write lock cannot be taken inside it
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        count = raw.execute(sql, params).rowcount
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    return count
 
 
 def is_sqlite_engine(engine: Engine) -> bool:

@@ -16,6 +16,7 @@ key, and every worker uses the new questionnaire on its next request.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -67,14 +68,18 @@ class Definition:
         object.__setattr__(self, "sector_questions", sector_questions)
 
 
-#: (campaign id, questionnaire hash, sector rows) -> Definition, most recently used last.
+#: (campaign id, questionnaire hash, raw sector rows) -> Definition, most recently used last.
 _cache: OrderedDict[tuple[Any, ...], Definition] = OrderedDict()
 #: gunicorn's sync workers are single-threaded, but `flask run` and tests use threads.
 _lock = threading.Lock()
 
 
+#: A sector row as read on every request: id, code, name, examples as JSON text.
+SectorRow = tuple[int, str, str, str | None]
+
+
 def definition_for(
-    campaign_id: int, questionnaire_hash: str, sectors: tuple[SectorOption, ...]
+    campaign_id: int, questionnaire_hash: str, sector_rows: tuple[SectorRow, ...]
 ) -> Definition:
     """The definition of a campaign whose stored hash and sector rows were just read.
 
@@ -83,14 +88,14 @@ def definition_for(
     through ``load_campaign``) is never cached, since nothing would tell a
     change apart.
     """
-    key = (campaign_id, questionnaire_hash, sectors)
+    key = (campaign_id, questionnaire_hash, sector_rows)
     with _lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
             return found
     stored_hash, questionnaire = _load_questionnaire(campaign_id)
-    definition = Definition(questionnaire or {}, sectors)
+    definition = Definition(questionnaire or {}, _sector_options(sector_rows))
     if stored_hash and stored_hash == questionnaire_hash:
         # Only when the questionnaire read matches the key (no reload in between).
         with _lock:
@@ -98,6 +103,13 @@ def definition_for(
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
     return definition
+
+
+def _sector_options(rows: tuple[SectorRow, ...]) -> tuple[SectorOption, ...]:
+    return tuple(
+        SectorOption(id_, code, name, tuple(json.loads(examples) if examples else ()))
+        for id_, code, name, examples in rows
+    )
 
 
 def _load_questionnaire(campaign_id: int) -> tuple[str, dict[str, Any]]:

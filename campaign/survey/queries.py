@@ -5,7 +5,9 @@ sectors and one response.  Loading them as ORM objects (identity map,
 instrumented attributes, the large JSON columns) cost more than everything
 else the request does, so the page view reads plain rows into the frozen
 snapshots below.  They carry the attribute names of the models, so the rules
-in ``services`` accept either.
+in ``services`` accept either.  The selects are compiled once
+(``PreparedRead``) and run on the DBAPI cursor of the session's connection:
+SQLAlchemy's execution layer cost more than SQLite's work.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Text, bindparam, cast, select
 
+from campaign.database import PreparedRead
 from campaign.extensions import db
 from campaign.models import Campaign, CampaignSchedule, KeyFigure, Link, Response, Sector
 from campaign.survey.definition import Definition, SectorOption, definition_for
@@ -73,7 +76,8 @@ _CAMPAIGN_COLUMNS = (
     Campaign.questionnaire_version,
     Campaign.questionnaire_hash,
 )
-_SECTOR_COLUMNS = (Sector.id, Sector.code, Sector.name, Sector.examples)
+#: The examples as their JSON text: the rows are only a cache key, decoded on a miss.
+_SECTOR_COLUMNS = (Sector.id, Sector.code, Sector.name, cast(Sector.examples, Text))
 _LINK_COLUMNS = (Link.id, Link.code, Link.key_figure_id)
 
 
@@ -109,31 +113,55 @@ _KEY_FIGURE_SECTOR = (
 )
 
 
+#: Prepared statements per (statement, dialect): one dialect per app, and tests make many.
+_prepared: dict[tuple[int, int], PreparedRead] = {}
+
+
+def _prepared_for(statement: Select[Any]) -> PreparedRead:
+    dialect = db.engine.dialect
+    key = (id(statement), id(dialect))
+    prepared = _prepared.get(key)
+    if prepared is None or prepared.dialect is not dialect:
+        if len(_prepared) > 64:
+            _prepared.clear()
+        prepared = _prepared[key] = PreparedRead(statement, dialect)
+    return prepared
+
+
+def _rows(statement: Select[Any], values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one of the statements above on the session's connection, as plain tuples."""
+    return _prepared_for(statement).rows(values)
+
+
 def find_visit(code: str) -> Visit | None:
     """The link with this code and its campaign (with definition), or None."""
     if not code or len(code) > 40:
         return None
-    rows = db.session.connection().execute(_VISIT, {"code": code.strip().lower()}).all()
+    prepared = _prepared_for(_VISIT)
+    rows = prepared.raw_rows({"code": code.strip().lower()})
     if not rows:
         return None
-    link_id, link_code, key_figure_id = rows[0][:3]
-    return Visit(link_id, link_code, key_figure_id, _survey_campaign([row[3:] for row in rows]))
+    link_id, link_code, key_figure_id, *campaign = prepared.convert(rows[0])
+    return Visit(link_id, link_code, key_figure_id, _survey_campaign(campaign, rows, 3))
 
 
 def survey_campaign(campaign_id: int) -> SurveyCampaign:
     """The campaign with this id as the survey rules use it."""
-    rows = db.session.connection().execute(_CAMPAIGN, {"id": campaign_id}).all()
-    return _survey_campaign(rows)
+    prepared = _prepared_for(_CAMPAIGN)
+    rows = prepared.raw_rows({"id": campaign_id})
+    return _survey_campaign(prepared.convert(rows[0]), rows, 0)
 
 
-def _survey_campaign(rows: list[Any]) -> SurveyCampaign:
-    campaign_id, opens_at, closes_at, closed_at, version, questionnaire_hash = rows[0][:6]
-    sectors = tuple(
-        SectorOption(row[6], row[7], row[8], tuple(row[9] or ()))
-        for row in rows
-        if row[6] is not None
-    )
-    definition = definition_for(campaign_id, questionnaire_hash, sectors)
+def _survey_campaign(campaign: Any, rows: list[Any], offset: int) -> SurveyCampaign:
+    """The snapshot from one converted row and the sector columns of all raw rows.
+
+    Only the first row is converted: the campaign's columns repeat on every
+    sector row, and the sector columns (ints and text) need no conversion.
+    """
+    campaign_id, opens_at, closes_at, closed_at, version, questionnaire_hash = campaign[:6]
+    start = offset + 6
+    sector_rows = tuple(tuple(row[start:]) for row in rows if row[start] is not None)
+    definition = definition_for(campaign_id, questionnaire_hash, sector_rows)
     return SurveyCampaign(campaign_id, opens_at, closes_at, closed_at, version, definition)
 
 
@@ -141,16 +169,13 @@ def response_state(campaign_id: int, response_id: Any) -> ResponseState | None:
     """The response with this id in this campaign, or None (also for a malformed id)."""
     if not response_id or not isinstance(response_id, str) or len(response_id) > 32:
         return None
-    row = (
-        db.session.connection()
-        .execute(_RESPONSE, {"id": response_id, "campaign_id": campaign_id})
-        .first()
-    )
-    return ResponseState(*row) if row is not None else None
+    rows = _rows(_RESPONSE, {"id": response_id, "campaign_id": campaign_id})
+    return ResponseState(*rows[0]) if rows else None
 
 
 def key_figure_sector(link_id: int | None) -> int | None:
     """The sector of the key figure a link credits (None without link or key figure)."""
     if link_id is None:
         return None
-    return db.session.connection().execute(_KEY_FIGURE_SECTOR, {"link_id": link_id}).scalar()
+    rows = _rows(_KEY_FIGURE_SECTOR, {"link_id": link_id})
+    return rows[0][0] if rows else None

@@ -25,8 +25,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Update, bindparam, update
+from sqlalchemy.engine import Dialect
 
-from campaign.database import begin_write
+from campaign.database import PreparedWrite, begin_write, write_once
 from campaign.extensions import db
 from campaign.models import Campaign, CampaignState, Link, Response, utcnow
 from campaign.survey import questionnaire as q
@@ -301,20 +302,30 @@ def _store(campaign_id: int, plan: _Plan) -> PageOutcome | None:
 
     Returns None, having written nothing, when the response changed since it was read.
     """
+    values = {f"new_{name}": value for name, value in plan.values.items()}
+    values.update(seen=plan.seen_updated_at, response_id=plan.response_id)
+    if not plan.complete:
+        # The common case (a page saved): the UPDATE alone, as a short write transaction.
+        return plan.outcome if write_once(_prepared_update(plan.values), values) == 1 else None
     begin_write()
-    params = {f"new_{name}": value for name, value in plan.values.items()}
-    written = db.session.connection().execute(
-        _update_statement(frozenset(plan.values)),
-        {**params, "seen": plan.seen_updated_at, "response_id": plan.response_id},
-    )
+    written = db.session.connection().execute(_update_statement(frozenset(plan.values)), values)
     if written.rowcount != 1:
         db.session.rollback()
         return None
-    if plan.complete:
-        plan.outcome.completion = _completion_extras(campaign_id, plan.link_id)
-        log.info("response %s completed", plan.response_id)
+    plan.outcome.completion = _completion_extras(campaign_id, plan.link_id)
+    log.info("response %s completed", plan.response_id)
     db.session.commit()
     return plan.outcome
+
+
+def _prepared_update(values: dict[str, Any]) -> PreparedWrite:
+    return _prepared_statement(frozenset(values), db.engine.dialect)
+
+
+@lru_cache(maxsize=16)
+def _prepared_statement(columns: frozenset[str], dialect: Dialect) -> PreparedWrite:
+    """The UPDATE for ``columns`` compiled once per dialect (per app: tests make many)."""
+    return PreparedWrite(_update_statement(columns), dialect)
 
 
 @lru_cache(maxsize=16)
@@ -322,8 +333,9 @@ def _update_statement(columns: frozenset[str]) -> Update:
     """The conditional UPDATE setting ``columns``, built once per set of columns.
 
     Only unchanged (``updated_at`` as read) and uncompleted responses are
-    written.  Executed with Core on the session's connection: the ORM's
-    bulk-update machinery cost more than the write itself.
+    written.  Run as a ``PreparedWrite`` (``write_once``) for a saved page, with
+    Core on the session's connection on completion: the ORM's bulk-update
+    machinery cost more than the write itself.
     """
     table = Response.__table__
     return (

@@ -54,6 +54,19 @@ def test_answers_are_saved_page_by_page_and_resume_at_the_next_page(key_link):
     assert stored.last_page == 1
 
 
+def test_the_session_goes_on_reading_and_writing_after_a_saved_page(key_link):
+    # A saved page is written in its own short write transaction on the session's
+    # connection (on SQLite outside the ORM's transaction handling).
+    link_id, before = key_link.id, key_link.open_count
+    response = services.start_response(key_link)
+    response_id = response.id
+    services.save_page(response, 0, form(EXAMPLE_FORMS[0]))
+    services.record_open(key_link)
+    db.session.remove()
+    assert db.session.get(Link, link_id).open_count == before + 1
+    assert db.session.get(Response, response_id).last_page == 1
+
+
 def test_page_with_errors_stores_nothing(key_link):
     response = services.start_response(key_link)
     bad = {**EXAMPLE_FORMS[0], "regio": "parijs"}
