@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from campaign.contacts.services import save_key_figure
 from campaign.extensions import db
@@ -24,7 +25,7 @@ def test_key_figure_page_works_on_a_phone(live_server, phone_page, example_campa
     assert no_horizontal_scroll(phone_page)
     button = phone_page.get_by_role("button", name="Kopieer link")
     button.click()
-    assert phone_page.get_by_role("button", name="Gekopieerd ✓").is_visible()
+    expect(phone_page.get_by_role("button", name="Gekopieerd ✓")).to_be_visible()
 
 
 def test_unsubscribe_and_back_on_a_phone(live_server, phone_page, example_campaign):
@@ -32,10 +33,10 @@ def test_unsubscribe_and_back_on_a_phone(live_server, phone_page, example_campai
     phone_page.goto(unsubscribe_url(kf))
     assert no_horizontal_scroll(phone_page)
     phone_page.get_by_role("button", name="Afmelden").click()
-    assert phone_page.get_by_role("heading", name="Je bent afgemeld").is_visible()
+    expect(phone_page.get_by_role("heading", name="Je bent afgemeld")).to_be_visible()
     db.session.commit()  # end the read snapshot: the server wrote in another connection
     assert db.session.get(KeyFigure, kf.id).opted_out
     phone_page.get_by_role("button", name="Opnieuw mails ontvangen").click()
-    assert phone_page.get_by_role("heading", name="Je bent opnieuw aangemeld").is_visible()
+    expect(phone_page.get_by_role("heading", name="Je bent opnieuw aangemeld")).to_be_visible()
     db.session.commit()  # end the read snapshot: the server wrote in another connection
     assert not db.session.get(KeyFigure, kf.id).opted_out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from campaign.extensions import db
@@ -18,12 +19,12 @@ def test_respondent_fills_the_survey_on_a_phone_stops_resumes_and_enters_the_dra
 ):
     page = phone_page
     page.goto(f"{live_server}/s/{key_link.code}")
-    assert page.locator("h1").inner_text() == "Eerste hulp bij digitale vragen"
+    expect(page.locator("h1")).to_have_text("Eerste hulp bij digitale vragen")
     page.get_by_role("button", name="Start de vragenlijst").click()
 
     # Try to go on without answering: Dutch messages and an error summary with focus.
     page.get_by_role("button", name="Volgende").click()
-    assert page.locator("#foutenoverzicht").is_visible()
+    expect(page.locator("#foutenoverzicht")).to_be_visible()
     assert page.evaluate("document.activeElement.id") == "foutenoverzicht"
     assert "Deze vraag is verplicht." in page.locator("#e-sector").inner_text()
     assert no_horizontal_scroll(page)
@@ -32,7 +33,7 @@ def test_respondent_fills_the_survey_on_a_phone_stops_resumes_and_enters_the_dra
         fill_page(page, data)
         assert no_horizontal_scroll(page)
         page.get_by_role("button", name="Volgende").click()
-    assert "Pagina 4 van 7" in page.locator(".progress-text").inner_text()
+    expect(page.locator(".progress-text")).to_contain_text("Pagina 4 van 7")
     resume_link = page.locator("#resume-link").input_value()
     page.close()
 
@@ -40,22 +41,22 @@ def test_respondent_fills_the_survey_on_a_phone_stops_resumes_and_enters_the_dra
     again = phone_page.context.new_page()
     again.goto(f"{live_server}/s/{key_link.code}")
     again.get_by_role("button", name="Ga verder waar je gebleven was").click()
-    assert again.locator("h1").inner_text() == "Het aanbod rond digitale inclusie"
+    expect(again.locator("h1")).to_have_text("Het aanbod rond digitale inclusie")
 
     # Another device: the resume link leads to the same place.
     other = browser.new_context(viewport={"width": 360, "height": 740}, locale="nl-BE")
     elsewhere = other.new_page()
     elsewhere.goto(resume_link)
-    assert elsewhere.locator("h1").inner_text() == "Het aanbod rond digitale inclusie"
+    expect(elsewhere.locator("h1")).to_have_text("Het aanbod rond digitale inclusie")
     other.close()
 
     # A condition on the same page: the follow-up appears once "opleiding_zelf" is ticked.
     fill_page(again, EXAMPLE_FORMS[3])
     again.get_by_role("button", name="Volgende").click()
     follow_up = again.locator("#q-opleiding_onderwerpen")
-    assert follow_up.is_hidden()
+    expect(follow_up).to_be_hidden()
     fill_page(again, {"wat_helpt": ["overzicht_aanbod", "opleiding_zelf"]})
-    assert follow_up.is_visible()
+    expect(follow_up).to_be_visible()
     fill_page(again, {"opleiding_onderwerpen": ["smartphone"]})
     again.get_by_role("button", name="Volgende").click()
     for data in EXAMPLE_FORMS[5:]:
@@ -63,7 +64,7 @@ def test_respondent_fills_the_survey_on_a_phone_stops_resumes_and_enters_the_dra
         button = "Verstuur je antwoorden" if data is EXAMPLE_FORMS[-1] else "Volgende"
         again.get_by_role("button", name=button).click()
 
-    assert again.locator("h1").inner_text() == "Hartelijk dank!"
+    expect(again.locator("h1")).to_have_text("Hartelijk dank!")
     forward_url = again.locator("#forward-link").input_value()
     assert no_horizontal_scroll(again)
 
