@@ -11,7 +11,7 @@ from campaign.contacts import queries, services
 from campaign.contacts.forms import KeyFigureForm, UploadForm
 from campaign.contacts.services import ContactError
 from campaign.contacts.template import TEMPLATE_FILENAME, template_csv
-from campaign.definitions.services import find_campaign
+from campaign.definitions.services import campaign_or_404
 from campaign.models import Campaign, KeyFigure
 
 bp = Blueprint("contacts", __name__, url_prefix="/dashboard/<slug>/sleutelfiguren")
@@ -21,13 +21,6 @@ bp = Blueprint("contacts", __name__, url_prefix="/dashboard/<slug>/sleutelfigure
 @login_required
 def require_login() -> None:
     """Every key-figure page needs a logged-in coordinator."""
-
-
-def _campaign(slug: str) -> Campaign:
-    campaign = find_campaign(slug)
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def _key_figure(campaign: Campaign, key_figure_id: int) -> KeyFigure:
@@ -49,7 +42,7 @@ def _list_filter() -> queries.ListFilter:
 
 @bp.get("/")
 def index(slug: str) -> str:
-    campaign = _campaign(slug)
+    campaign = campaign_or_404(slug)
     chosen = _list_filter()
     listing = queries.key_figure_listing(campaign, chosen)
     return render_template("contacts/index.html", campaign=campaign, chosen=chosen, listing=listing)
@@ -57,7 +50,7 @@ def index(slug: str) -> str:
 
 @bp.route("/importeren", methods=["GET", "POST"])
 def upload(slug: str) -> str:
-    campaign = _campaign(slug)
+    campaign = campaign_or_404(slug)
     form = UploadForm()
     report = None
     if form.validate_on_submit():
@@ -72,7 +65,7 @@ def upload(slug: str) -> str:
 
 @bp.get("/sjabloon.csv")
 def download_template(slug: str) -> Response:
-    campaign = _campaign(slug)
+    campaign = campaign_or_404(slug)
     return Response(
         template_csv(campaign),
         mimetype="text/csv",
@@ -82,7 +75,7 @@ def download_template(slug: str) -> Response:
 
 @bp.route("/nieuw", methods=["GET", "POST"])
 def new(slug: str) -> Any:
-    campaign = _campaign(slug)
+    campaign = campaign_or_404(slug)
     form = KeyFigureForm()
     form.set_sectors(campaign.sectors)
     if form.validate_on_submit():
@@ -98,7 +91,7 @@ def new(slug: str) -> Any:
 
 @bp.route("/<int:key_figure_id>/", methods=["GET", "POST"])
 def edit(slug: str, key_figure_id: int) -> Any:
-    campaign = _campaign(slug)
+    campaign = campaign_or_404(slug)
     key_figure = _key_figure(campaign, key_figure_id)
     form = KeyFigureForm(obj=key_figure if request.method == "GET" else None)
     form.set_sectors(campaign.sectors)
@@ -123,7 +116,7 @@ def edit(slug: str, key_figure_id: int) -> Any:
 
 @bp.post("/<int:key_figure_id>/afmelden")
 def opt_out(slug: str, key_figure_id: int) -> Response:
-    key_figure = _key_figure(_campaign(slug), key_figure_id)
+    key_figure = _key_figure(campaign_or_404(slug), key_figure_id)
     opted_out = request.form.get("opted_out") == "1"
     services.set_opted_out(key_figure, opted_out)
     if opted_out:

@@ -1,11 +1,10 @@
 """Coordinator pages: the campaign list and a campaign's overview."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import login_required
 
 from campaign.dashboard.queries import count_responses, sector_figures
-from campaign.definitions.services import find_campaign, list_campaigns
-from campaign.models import Campaign
+from campaign.definitions.services import campaign_or_404, list_campaigns
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -14,13 +13,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 @login_required
 def require_login() -> None:
     """Every /dashboard/ page needs a logged-in coordinator."""
-
-
-def campaign_or_404(slug: str) -> Campaign:
-    campaign = find_campaign(slug)
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 @bp.get("/")

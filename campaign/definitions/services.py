@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import abort
 from sqlalchemy import func, select
 
 from campaign.database import begin_write
@@ -62,6 +63,14 @@ def load_campaign(spec: CampaignSpec, filename: str = "<campagne>") -> LoadResul
 
 def find_campaign(slug: str) -> Campaign | None:
     return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def campaign_or_404(slug: str) -> Campaign:
+    """The campaign with this slug; a 404 (the Dutch error page) for pages when there is none."""
+    campaign = find_campaign(slug)
+    if campaign is None:
+        abort(404)
+    return campaign
 
 
 def list_campaigns() -> list[Campaign]:

@@ -11,13 +11,12 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from campaign.dashboard.navigation import register_tab
-from campaign.definitions.services import find_campaign
+from campaign.definitions.services import campaign_or_404
 from campaign.errors import render_error
 from campaign.extensions import csrf
 from campaign.mailing import queries, services
 from campaign.mailing.render import KINDS, MailError
 from campaign.mailing.sender import SendReport
-from campaign.models import Campaign
 from campaign.tokens import UNSUBSCRIBE, InvalidToken
 
 bp = Blueprint("mailing", __name__)
@@ -46,13 +45,6 @@ BAD_TOKEN = (
 @bp.app_context_processor
 def mail_labels() -> dict:
     return {"kind_label": KIND_LABELS.get, "status_label": STATUS_LABELS.get}
-
-
-def campaign_or_404(slug: str) -> Campaign:
-    campaign = find_campaign(slug)
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def report_flashes(report: SendReport) -> None:
