@@ -10,7 +10,7 @@ because it already holds a read snapshot.
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 
@@ -22,6 +22,7 @@ IMMEDIATE = "campaign_immediate"
 
 def configure_engine(app: Flask) -> None:
     """Install the SQLite pragmas and transaction handling on the app's engine."""
+    app.teardown_appcontext(release_request_connection)
     engine = db.engine
     if engine.dialect.name != "sqlite":
         return
@@ -98,7 +99,7 @@ class PreparedWrite:
 
 
 class PreparedRead(PreparedWrite):
-    """A Core select compiled once for a dialect, run on the session connection's cursor.
+    """A Core select compiled once for a dialect, run on a DBAPI cursor (``hot_connection``).
 
     For the survey's per-request reads: rows come back as plain tuples with the
     column types' conversions applied (dates, JSON), without SQLAlchemy's
@@ -113,13 +114,12 @@ class PreparedRead(PreparedWrite):
         ]
 
     def rows(self, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows for ``values``, read in the session's transaction, converted."""
+        """The rows for ``values``, converted."""
         return [self.convert(row) for row in self.raw_rows(values)]
 
     def raw_rows(self, values: dict[str, Any]) -> list[Any]:
         """The rows as the driver returns them (convert the ones you use)."""
-        raw = db.session.connection().connection.dbapi_connection
-        cursor = raw.cursor()
+        cursor = hot_connection().cursor()
         try:
             cursor.execute(self.sql, self.params(values))
             return cursor.fetchall()
@@ -133,43 +133,73 @@ class PreparedRead(PreparedWrite):
         )
 
 
+#: Where the app context keeps the request's own DBAPI connection.
+_REQUEST_CONNECTION = "_campaign_request_connection"
+
+
+def hot_connection() -> Any:
+    """The DBAPI connection for a hot path's prepared statements.
+
+    The ORM session's connection while the session is in a transaction (so
+    that its uncommitted writes are seen and, on SQLite, not waited for);
+    otherwise a connection of the request's own, taken from the engine's pool
+    on first use and given back when the app context ends.  That skips the
+    session's set-up, transaction bookkeeping and teardown, which cost a
+    survey page more than its SQL.  On SQLite the request's connection runs in
+    autocommit mode: each read is its own snapshot and holds no lock after it.
+    """
+    session = _current_session()
+    if session is not None and session.in_transaction():
+        return session.connection().connection.dbapi_connection
+    connection = g.get(_REQUEST_CONNECTION)
+    if connection is None:
+        connection = db.engine.raw_connection()
+        setattr(g, _REQUEST_CONNECTION, connection)
+    return connection.dbapi_connection
+
+
+def release_request_connection(_error: BaseException | None = None) -> None:
+    """Give the request's own connection back to the pool (which rolls back what is open)."""
+    connection = g.pop(_REQUEST_CONNECTION, None)
+    if connection is not None:
+        connection.close()
+
+
+def _current_session() -> Any:
+    """The app context's ORM session if one was created, without creating one."""
+    registry = db.session.registry
+    return registry() if registry.has() else None
+
+
 def write_once(prepared: PreparedWrite, values: dict[str, Any]) -> int:
     """Run one write statement as its own committed write transaction; its row count.
 
-    For a request that has only read so far.  On SQLite it runs on the
-    connection the session's reads used (no second pool checkout, no ORM
-    commit): the read transaction is ended, and between ``BEGIN IMMEDIATE``
-    and ``COMMIT`` nothing but the statement runs, with its parameters
-    converted beforehand, so the write lock is held as briefly as possible.
-    Elsewhere (PostgreSQL), or when the session already writes, it is an
-    ordinary statement in the session's transaction, then committed.
+    For a request that has only read so far: it runs on ``hot_connection()``
+    without the ORM session.  On SQLite a read transaction still open is
+    ended, and between ``BEGIN IMMEDIATE`` and ``COMMIT`` nothing but the
+    statement runs, with its parameters converted beforehand, so the write
+    lock is held as briefly as possible.  When the ORM session is in a
+    transaction, it is an ordinary statement in that transaction, then committed.
     """
-    session = db.session()
-    connection = session.connection()
-    options = connection.get_execution_options()
-    if (
-        connection.dialect.name != "sqlite"
-        or options.get(IMMEDIATE)
-        or session.new
-        or session.dirty
-        or session.deleted
-    ):
+    session = _current_session()
+    if session is not None and session.in_transaction():
         begin_write()
         count = session.connection().execute(prepared.statement, values).rowcount
         session.commit()
         return count
+    raw = hot_connection()
     params = prepared.params(values)
-    count = _write_sqlite(connection.connection.dbapi_connection, prepared.sql, params)
-    session.expire_all()  # as a commit would: loaded objects show what was written
+    if prepared.dialect.name == "sqlite":
+        count = _write_sqlite(raw, prepared.sql, params)
+    else:
+        count = _write_committed(raw, prepared.sql, params)
+    if session is not None:
+        session.expire_all()  # as a commit would: loaded objects show what was written
     return count
 
 
 def _write_sqlite(raw: Any, sql: str, params: Any) -> int:
-    """The statement alone in a BEGIN IMMEDIATE transaction on the raw sqlite3 connection.
-
-    SQLAlchemy's transaction on this connection stays open in name only: its
-    eventual ROLLBACK finds no transaction and does nothing.
-    """
+    """The statement alone in a BEGIN IMMEDIATE transaction on a raw sqlite3 connection."""
     if raw.in_transaction:
         raw.execute("COMMIT")  # a read transaction: a write lock cannot be taken inside it
     raw.execute("BEGIN IMMEDIATE")
@@ -179,6 +209,19 @@ def _write_sqlite(raw: Any, sql: str, params: Any) -> int:
     except BaseException:
         if raw.in_transaction:
             raw.execute("ROLLBACK")
+        raise
+    return count
+
+
+def _write_committed(raw: Any, sql: str, params: Any) -> int:
+    """The statement in the connection's transaction (PostgreSQL), then committed."""
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(sql, params)
+            count = cursor.rowcount
+        raw.commit()
+    except BaseException:
+        raw.rollback()
         raise
     return count
 

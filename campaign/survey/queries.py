@@ -6,7 +6,7 @@ instrumented attributes, the large JSON columns) cost more than everything
 else the request does, so the page view reads plain rows into the frozen
 snapshots below.  They carry the attribute names of the models, so the rules
 in ``services`` accept either.  The selects are compiled once
-(``PreparedRead``) and run on the DBAPI cursor of the session's connection:
+(``PreparedRead``) and run on a DBAPI cursor (``campaign.database.hot_connection``):
 SQLAlchemy's execution layer cost more than SQLite's work.
 """
 
