@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Integer,
@@ -22,7 +23,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
@@ -67,6 +71,11 @@ LINK_CODE_LENGTH = 14
 
 def new_link_code() -> str:
     return "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+
+def new_stamp() -> int:
+    """A random, positive 63-bit number that marks one state of some content."""
+    return secrets.randbits(63)
 
 
 def new_response_id() -> str:
@@ -117,20 +126,40 @@ class CampaignSchedule:
 class Campaign(CampaignSchedule, db.Model):
     __tablename__ = "campaigns"
 
+    # Column order matters on SQLite: a row is stored in this order, and a value
+    # after a large one (the questionnaire is ~20 kB) is only reached by reading
+    # the large one's overflow pages.  The survey reads the schedule and the
+    # questionnaire's version and hash on every request, so they come first and
+    # the large values last.
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stable identifier used in commands and URLs.
     slug: Mapped[str] = mapped_column(String(60), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    #: Names of the organising organisations, in display order.
-    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: IANA timezone name; the schedule is declared in local time of this zone.
-    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set when a coordinator closes the survey by hand (or the close job runs).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Goes up by one each time a load changes the questionnaire.
+    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
+    #: The survey keeps a parsed copy of the questionnaire per process, keyed by it.
+    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
+    #: A random number, replaced whenever one of the campaign's sectors is added,
+    #: changed or removed (the ``Sector`` flush events below), so that the survey's
+    #: per-process copy of the sector list knows when to read it again.  Random
+    #: rather than counted, so that two databases never share a value (the tests
+    #: run many in one process).
+    sectors_stamp: Mapped[int] = mapped_column(BigInteger, default=new_stamp)
+    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(String(200))
+    #: IANA timezone name; the schedule is declared in local time of this zone.
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Names of the organising organisations, in display order.
+    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: List of {"name", "description"}; one winner per prize.
+    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: Mail settings from the campaign file: sender_name, sender_email, reply_to, subjects.
     #: (Deferred, like the texts and the questionnaire below: the survey reads a campaign
     #: on every request and needs none of these large values there.)
@@ -138,17 +167,8 @@ class Campaign(CampaignSchedule, db.Model):
     #: Welcome-page text and privacy statement shown to respondents.
     intro: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
     privacy: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
-    #: List of {"name", "description"}; one winner per prize.
-    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: The validated questionnaire (pages, questions, scales) as loaded from the file.
-    #: The survey keeps a parsed copy per process, keyed by ``questionnaire_hash``.
     questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
-    #: Goes up by one each time a load changes the questionnaire.
-    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
-    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
-    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     sectors: Mapped[list[Sector]] = relationship(
         back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
@@ -179,6 +199,23 @@ class Sector(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     campaign: Mapped[Campaign] = relationship(back_populates="sectors")
+
+
+@event.listens_for(Sector, "after_insert")
+@event.listens_for(Sector, "after_update")
+@event.listens_for(Sector, "after_delete")
+def _new_sectors_stamp(_mapper: Any, connection: Connection, sector: Sector) -> None:
+    """Mark a change to a campaign's sectors, in the transaction that makes it.
+
+    Any ORM write to a sector counts, whatever code makes it, so the survey's
+    cache cannot miss one.  (A mapper event may run SQL on the flush's connection.)
+    """
+    campaigns = Campaign.__table__
+    connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == sector.campaign_id)
+        .values(sectors_stamp=new_stamp())
+    )
 
 
 class KeyFigure(db.Model):

@@ -5,13 +5,14 @@ sector list to validate a page.  Decoding them on every request was most of
 the cost of a page submission, so each worker process keeps the parsed
 ``Definition`` in a small cache.
 
-The cache needs no invalidation: its key *is* the content.  The
-questionnaire part is keyed by ``questionnaire_hash`` (the SHA-256 of the
-questionnaire that ``flask campaign load`` stores beside it, read in the
-same statement as the questionnaire), and the sector part by the sector rows
-themselves, which the survey reads on every request (a reload may change
-sectors without changing the questionnaire).  A reload therefore changes the
-key, and every worker uses the new questionnaire on its next request.
+The cache needs no invalidation: its key changes whenever the content
+does.  The questionnaire part is keyed by ``questionnaire_hash`` (the
+SHA-256 of the questionnaire that ``flask campaign load`` stores beside it),
+and the sector part by ``sectors_stamp``, which is replaced in the same
+transaction as any change to one of the campaign's sectors (a flush event
+on ``Sector``).  The survey reads both with the campaign on every request,
+so every worker uses a reloaded questionnaire or sector list on its next
+request.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from campaign.extensions import db
-from campaign.models import Campaign
+from campaign.models import Campaign, Sector
 from campaign.survey import questionnaire as q
 
 #: Definitions kept per process; a handful of campaigns (and their versions) at most.
@@ -68,36 +69,29 @@ class Definition:
         object.__setattr__(self, "sector_questions", sector_questions)
 
 
-#: (campaign id, questionnaire hash, raw sector rows) -> Definition, most recently used last.
-_cache: OrderedDict[tuple[Any, ...], Definition] = OrderedDict()
+#: (campaign id, questionnaire hash, sectors version) -> Definition, most recently used last.
+_cache: OrderedDict[tuple[int, str, int], Definition] = OrderedDict()
 #: gunicorn's sync workers are single-threaded, but `flask run` and tests use threads.
 _lock = threading.Lock()
 
 
-#: A sector row as read on every request: id, code, name, examples as JSON text.
-SectorRow = tuple[int, str, str, str | None]
+def definition_for(campaign_id: int, questionnaire_hash: str, sectors_stamp: int) -> Definition:
+    """The definition of a campaign whose stored hash and sectors version were just read.
 
-
-def definition_for(
-    campaign_id: int, questionnaire_hash: str, sector_rows: tuple[SectorRow, ...]
-) -> Definition:
-    """The definition of a campaign whose stored hash and sector rows were just read.
-
-    Loads (and caches) the questionnaire only when this process has not seen
-    this hash for this campaign yet.  A campaign without a hash (not loaded
+    Reads the questionnaire and the sectors only when this process has no
+    definition under this key yet.  A campaign without a hash (not loaded
     through ``load_campaign``) is never cached, since nothing would tell a
     change apart.
     """
-    key = (campaign_id, questionnaire_hash, sector_rows)
+    key = (campaign_id, questionnaire_hash, sectors_stamp)
     with _lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
             return found
-    stored_hash, questionnaire = _load_questionnaire(campaign_id)
-    definition = Definition(questionnaire or {}, _sector_options(sector_rows))
-    if stored_hash and stored_hash == questionnaire_hash:
-        # Only when the questionnaire read matches the key (no reload in between).
+    read_key, definition = _load_definition(campaign_id)
+    if questionnaire_hash and read_key == key:
+        # Only under the key read with the content (a reload may have come in between).
         with _lock:
             _cache[key] = definition
             while len(_cache) > CACHE_SIZE:
@@ -105,20 +99,32 @@ def definition_for(
     return definition
 
 
-def _sector_options(rows: tuple[SectorRow, ...]) -> tuple[SectorOption, ...]:
-    return tuple(
-        SectorOption(id_, code, name, tuple(json.loads(examples) if examples else ()))
-        for id_, code, name, examples in rows
+#: The questionnaire, its key and the sectors in one statement, so that they agree.
+_DEFINITION = (
+    select(
+        Campaign.questionnaire_hash,
+        Campaign.sectors_stamp,
+        Campaign.questionnaire,
+        Sector.id,
+        Sector.code,
+        Sector.name,
+        cast(Sector.examples, Text),
     )
+    .outerjoin(Sector, Sector.campaign_id == Campaign.id)
+    .order_by(Sector.position)
+)
 
 
-def _load_questionnaire(campaign_id: int) -> tuple[str, dict[str, Any]]:
-    row = db.session.execute(
-        select(Campaign.questionnaire_hash, Campaign.questionnaire).where(
-            Campaign.id == campaign_id
-        )
-    ).one()
-    return row[0], row[1]
+def _load_definition(campaign_id: int) -> tuple[tuple[int, str, int], Definition]:
+    rows = db.session.execute(_DEFINITION.where(Campaign.id == campaign_id)).all()
+    questionnaire_hash, sectors_stamp, questionnaire = rows[0][:3]
+    sectors = tuple(
+        SectorOption(id_, code, name, tuple(json.loads(examples) if examples else ()))
+        for *_campaign, id_, code, name, examples in rows
+        if id_ is not None
+    )
+    key = (campaign_id, questionnaire_hash, sectors_stamp)
+    return key, Definition(questionnaire or {}, sectors)
 
 
 def clear_cache() -> None:

@@ -1,7 +1,8 @@
 """The survey's reads on its hot path: plain snapshots, read with Core selects.
 
-A page submission reads a link, its campaign's schedule, the campaign's
-sectors and one response.  Loading them as ORM objects (identity map,
+A page submission reads a link with its campaign's schedule (one row: the
+questionnaire and sectors come from a per-process cache, see
+``campaign.survey.definition``) and one response.  Loading them as ORM objects (identity map,
 instrumented attributes, the large JSON columns) cost more than everything
 else the request does, so the page view reads plain rows into the frozen
 snapshots below.  They carry the attribute names of the models, so the rules
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, bindparam, cast, select
+from sqlalchemy import Select, bindparam, select
 
 from campaign.database import PreparedRead
 from campaign.extensions import db
-from campaign.models import Campaign, CampaignSchedule, KeyFigure, Link, Response, Sector
+from campaign.models import Campaign, CampaignSchedule, KeyFigure, Link, Response
 from campaign.survey.definition import Definition, SectorOption, definition_for
 
 
@@ -75,27 +76,18 @@ _CAMPAIGN_COLUMNS = (
     Campaign.closed_at,
     Campaign.questionnaire_version,
     Campaign.questionnaire_hash,
+    Campaign.sectors_stamp,
 )
-#: The examples as their JSON text: the rows are only a cache key, decoded on a miss.
-_SECTOR_COLUMNS = (Sector.id, Sector.code, Sector.name, cast(Sector.examples, Text))
 _LINK_COLUMNS = (Link.id, Link.code, Link.key_figure_id)
 
-
-def _with_sectors(query: Select[Any]) -> Select[Any]:
-    """One row per sector (or one row when there are none), in display order."""
-    return query.outerjoin(Sector, Sector.campaign_id == Campaign.id).order_by(Sector.position)
-
-
-#: The link with its campaign and sectors, in one statement (built once: no per-request
-#: statement construction, and SQLAlchemy's compiled cache always hits).
-_VISIT = _with_sectors(
-    select(*_LINK_COLUMNS, *_CAMPAIGN_COLUMNS, *_SECTOR_COLUMNS)
+#: The link with its campaign, in one statement (built once: no per-request statement
+#: construction, and SQLAlchemy's compiled cache always hits).
+_VISIT = (
+    select(*_LINK_COLUMNS, *_CAMPAIGN_COLUMNS)
     .join(Campaign, Campaign.id == Link.campaign_id)
     .where(Link.code == bindparam("code"))
 )
-_CAMPAIGN = _with_sectors(
-    select(*_CAMPAIGN_COLUMNS, *_SECTOR_COLUMNS).where(Campaign.id == bindparam("id"))
-)
+_CAMPAIGN = select(*_CAMPAIGN_COLUMNS).where(Campaign.id == bindparam("id"))
 _RESPONSE = select(
     Response.id,
     Response.campaign_id,
@@ -137,31 +129,23 @@ def find_visit(code: str) -> Visit | None:
     """The link with this code and its campaign (with definition), or None."""
     if not code or len(code) > 40:
         return None
-    prepared = _prepared_for(_VISIT)
-    rows = prepared.raw_rows({"code": code.strip().lower()})
+    rows = _rows(_VISIT, {"code": code.strip().lower()})
     if not rows:
         return None
-    link_id, link_code, key_figure_id, *campaign = prepared.convert(rows[0])
-    return Visit(link_id, link_code, key_figure_id, _survey_campaign(campaign, rows, 3))
+    link_id, link_code, key_figure_id, *campaign = rows[0]
+    return Visit(link_id, link_code, key_figure_id, _survey_campaign(campaign))
 
 
 def survey_campaign(campaign_id: int) -> SurveyCampaign:
     """The campaign with this id as the survey rules use it."""
-    prepared = _prepared_for(_CAMPAIGN)
-    rows = prepared.raw_rows({"id": campaign_id})
-    return _survey_campaign(prepared.convert(rows[0]), rows, 0)
+    return _survey_campaign(_rows(_CAMPAIGN, {"id": campaign_id})[0])
 
 
-def _survey_campaign(campaign: Any, rows: list[Any], offset: int) -> SurveyCampaign:
-    """The snapshot from one converted row and the sector columns of all raw rows.
-
-    Only the first row is converted: the campaign's columns repeat on every
-    sector row, and the sector columns (ints and text) need no conversion.
-    """
-    campaign_id, opens_at, closes_at, closed_at, version, questionnaire_hash = campaign[:6]
-    start = offset + 6
-    sector_rows = tuple(tuple(row[start:]) for row in rows if row[start] is not None)
-    definition = definition_for(campaign_id, questionnaire_hash, sector_rows)
+def _survey_campaign(columns: Any) -> SurveyCampaign:
+    campaign_id, opens_at, closes_at, closed_at, version, questionnaire_hash, sectors_stamp = (
+        columns
+    )
+    definition = definition_for(campaign_id, questionnaire_hash, sectors_stamp)
     return SurveyCampaign(campaign_id, opens_at, closes_at, closed_at, version, definition)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 23:33:27.683212
+Create Date: 2026-11-27 04:10:55.435654
 
 """
 
@@ -23,23 +23,24 @@ def upgrade():
         "campaigns",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("slug", sa.String(length=60), nullable=False),
-        sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("organisers", sa.JSON(), nullable=False),
-        sa.Column("timezone", sa.String(length=60), nullable=False),
         sa.Column("opens_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("reminder_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("results_due", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("questionnaire_version", sa.Integer(), nullable=False),
+        sa.Column("questionnaire_hash", sa.String(length=64), nullable=False),
+        sa.Column("sectors_stamp", sa.BigInteger(), nullable=False),
+        sa.Column("reminder_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("results_due", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("timezone", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("organisers", sa.JSON(), nullable=False),
+        sa.Column("prizes", sa.JSON(), nullable=False),
         sa.Column("mail_settings", sa.JSON(), nullable=False),
         sa.Column("intro", sa.Text(), nullable=False),
         sa.Column("privacy", sa.Text(), nullable=False),
-        sa.Column("prizes", sa.JSON(), nullable=False),
         sa.Column("questionnaire", sa.JSON(), nullable=False),
-        sa.Column("questionnaire_version", sa.Integer(), nullable=False),
-        sa.Column("questionnaire_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
         sa.UniqueConstraint("slug", name=op.f("uq_campaigns_slug")),
     )

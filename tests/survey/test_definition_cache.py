@@ -85,3 +85,23 @@ def test_an_unchanged_campaign_shares_one_parsed_definition(key_link):
     db.session.commit()
 
     assert survey_campaign(key_link.campaign_id).definition is first
+
+
+def test_a_sector_changed_outside_a_reload_is_shown_at_once(client, key_link):
+    """Any ORM change to a sector counts (a flush event), not only ``flask campaign load``."""
+    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    assert "Onderwijs en vorming" not in client.get(f"/s/{key_link.code}/vraag/1").text
+    sector = db.session.scalar(select(Sector).where(Sector.code == "onderwijs"))
+    sector.name = "Onderwijs en vorming"
+    db.session.commit()
+
+    assert "Onderwijs en vorming" in client.get(f"/s/{key_link.code}/vraag/1").text
+
+
+def test_a_removed_sector_is_no_longer_offered(client, key_link):
+    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    assert post_page_one(client, key_link).status_code == 302  # the cache holds all five
+    db.session.delete(db.session.scalar(select(Sector).where(Sector.code == "integratie")))
+    db.session.commit()
+
+    assert post_page_one(client, key_link, sector="integratie").status_code == 422
