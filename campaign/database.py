@@ -172,14 +172,15 @@ def _current_session() -> Any:
 
 
 def write_once(prepared: PreparedWrite, values: dict[str, Any]) -> int:
-    """Run one write statement as its own committed write transaction; its row count.
+    """Run one write statement as its own committed transaction; its row count.
 
     For a request that has only read so far: it runs on ``hot_connection()``
-    without the ORM session.  On SQLite a read transaction still open is
-    ended, and between ``BEGIN IMMEDIATE`` and ``COMMIT`` nothing but the
-    statement runs, with its parameters converted beforehand, so the write
-    lock is held as briefly as possible.  When the ORM session is in a
-    transaction, it is an ordinary statement in that transaction, then committed.
+    without the ORM session, with its parameters converted beforehand.  On
+    SQLite it is one autocommit statement, which takes the write lock when it
+    starts (waiting under the busy timeout, as ``BEGIN IMMEDIATE`` does) and
+    releases it when it ends: the lock is held for SQLite's work alone.  When
+    the ORM session is in a transaction, it is an ordinary statement in that
+    transaction, then committed.
     """
     session = _current_session()
     if session is not None and session.in_transaction():
@@ -199,18 +200,16 @@ def write_once(prepared: PreparedWrite, values: dict[str, Any]) -> int:
 
 
 def _write_sqlite(raw: Any, sql: str, params: Any) -> int:
-    """The statement alone in a BEGIN IMMEDIATE transaction on a raw sqlite3 connection."""
+    """The statement alone, in autocommit mode, on a raw sqlite3 connection.
+
+    A statement that writes starts its own write transaction and waits for
+    the lock under the busy timeout; only a transaction that read in an
+    earlier statement could fail with "database is locked", so one still
+    open is ended first.
+    """
     if raw.in_transaction:
-        raw.execute("COMMIT")  # a read transaction: a write lock cannot be taken inside it
-    raw.execute("BEGIN IMMEDIATE")
-    try:
-        count = raw.execute(sql, params).rowcount
         raw.execute("COMMIT")
-    except BaseException:
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
-        raise
-    return count
+    return raw.execute(sql, params).rowcount
 
 
 def _write_committed(raw: Any, sql: str, params: Any) -> int:

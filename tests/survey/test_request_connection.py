@@ -6,7 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
+import pytest
+from flask import Flask, url_for
 from sqlalchemy import select
 
 from campaign.extensions import db
@@ -93,3 +94,20 @@ def test_the_request_connection_goes_back_when_the_request_ends(app, key_link):
 
     assert db.engine.pool.checkedout() == 0
     assert held is not None
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost", "http://localhost/enquete"])
+def test_a_saved_page_redirects_to_the_address_the_router_builds(app, key_link, base_url):
+    """The next page's address is built by hand on the hot path: it must be the route's,
+    also when the app is mounted under a prefix."""
+    client = app.test_client()
+    code = key_link.code
+    assert client.post(f"/s/{code}/start", base_url=base_url).status_code == 302
+
+    reply = client.post(f"/s/{code}/vraag/1", data=form(EXAMPLE_FORMS[0]), base_url=base_url)
+
+    with app.test_request_context(base_url=base_url):
+        expected = url_for("survey.page", code=code, number=2)
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == expected
+    assert client.get(f"/s/{code}/vraag/2", base_url=base_url).status_code == 200
