@@ -12,7 +12,7 @@ views and ``flask demo`` use the very same rules.  Form field names:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,8 +67,9 @@ def condition_met(show_if: Mapping[str, Any] | None, answers: Mapping[str, Any])
     return answer in show_if.get("in", [])
 
 
-def pages(questionnaire: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return list(questionnaire.get("pages", []))
+def pages(questionnaire: Mapping[str, Any]) -> Sequence[dict[str, Any]]:
+    """The questionnaire's pages, as stored (read-only: a parsed questionnaire is shared)."""
+    return questionnaire.get("pages", ())
 
 
 def page_visible(questionnaire: Mapping[str, Any], index: int, answers: Mapping[str, Any]) -> bool:
