@@ -121,7 +121,7 @@ def _prepared_for(statement: Select[Any]) -> PreparedRead:
 
 
 def _rows(statement: Select[Any], values: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run one of the statements above on the session's connection, as plain tuples."""
+    """Run one of the statements above on ``hot_connection()``, as plain tuples."""
     return _prepared_for(statement).rows(values)
 
 
