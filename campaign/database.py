@@ -179,11 +179,13 @@ def write_once(prepared: PreparedWrite, values: dict[str, Any]) -> int:
     SQLite it is one autocommit statement, which takes the write lock when it
     starts (waiting under the busy timeout, as ``BEGIN IMMEDIATE`` does) and
     releases it when it ends: the lock is held for SQLite's work alone.  When
-    the ORM session is in a transaction, it is an ordinary statement in that
-    transaction, then committed.
+    the ORM session is in a transaction or holds changes, it is an ordinary
+    statement in the session's transaction, then committed with those changes.
     """
     session = _current_session()
-    if session is not None and session.in_transaction():
+    if session is not None and (
+        session.in_transaction() or session.new or session.dirty or session.deleted
+    ):
         begin_write()
         count = session.connection().execute(prepared.statement, values).rowcount
         session.commit()
