@@ -2,13 +2,14 @@
 
 A page submission reads a link with its campaign's schedule (one row: the
 questionnaire and sectors come from a per-process cache, see
-``campaign.survey.definition``) and one response.  Loading them as ORM objects (identity map,
-instrumented attributes, the large JSON columns) cost more than everything
-else the request does, so the page view reads plain rows into the frozen
-snapshots below.  They carry the attribute names of the models, so the rules
-in ``services`` accept either.  The selects are compiled once
-(``PreparedRead``) and run on a DBAPI cursor (``campaign.database.hot_connection``):
-SQLAlchemy's execution layer cost more than SQLite's work.
+``campaign.survey.definition``) and one response.  Loading them as ORM
+objects (identity map, instrumented attributes, the large JSON columns) cost
+more than everything else the request does, so the page view reads plain
+rows into the frozen snapshots below.  They carry the attribute names of the
+models, so the rules in ``services`` accept either.  The selects are compiled
+once (``PreparedRead``) and run on a DBAPI cursor
+(``campaign.database.hot_connection``): SQLAlchemy's execution layer cost
+more than SQLite's work.
 """
 
 from __future__ import annotations
