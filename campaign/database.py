@@ -114,23 +114,18 @@ class PreparedRead(PreparedWrite):
         ]
 
     def rows(self, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows for ``values``, converted."""
-        return [self.convert(row) for row in self.raw_rows(values)]
-
-    def raw_rows(self, values: dict[str, Any]) -> list[Any]:
-        """The rows as the driver returns them (convert the ones you use)."""
+        """The rows for ``values``, with the column types' conversions applied."""
         cursor = hot_connection().cursor()
         try:
             cursor.execute(self.sql, self.params(values))
-            return cursor.fetchall()
+            fetched = cursor.fetchall()
         finally:
             cursor.close()
-
-    def convert(self, row: Any) -> tuple[Any, ...]:
-        """One driver row with the column types' conversions applied."""
-        return tuple(
-            value if c is None else c(value) for c, value in zip(self.converters, row, strict=True)
-        )
+        converters = self.converters
+        return [
+            tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
+            for row in fetched
+        ]
 
 
 #: Where the app context keeps the request's own DBAPI connection.
@@ -193,25 +188,13 @@ def write_once(prepared: PreparedWrite, values: dict[str, Any]) -> int:
     raw = hot_connection()
     params = prepared.params(values)
     if prepared.dialect.name == "sqlite":
-        count = _write_sqlite(raw, prepared.sql, params)
+        # Autocommit: the statement is its own transaction (see the docstring).
+        count = raw.execute(prepared.sql, params).rowcount
     else:
         count = _write_committed(raw, prepared.sql, params)
     if session is not None:
         session.expire_all()  # as a commit would: loaded objects show what was written
     return count
-
-
-def _write_sqlite(raw: Any, sql: str, params: Any) -> int:
-    """The statement alone, in autocommit mode, on a raw sqlite3 connection.
-
-    A statement that writes starts its own write transaction and waits for
-    the lock under the busy timeout; only a transaction that read in an
-    earlier statement could fail with "database is locked", so one still
-    open is ended first.
-    """
-    if raw.in_transaction:
-        raw.execute("COMMIT")
-    return raw.execute(sql, params).rowcount
 
 
 def _write_committed(raw: Any, sql: str, params: Any) -> int:

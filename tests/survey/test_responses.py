@@ -55,8 +55,8 @@ def test_answers_are_saved_page_by_page_and_resume_at_the_next_page(key_link):
 
 
 def test_the_session_goes_on_reading_and_writing_after_a_saved_page(key_link):
-    # A saved page is written in its own short write transaction on the session's
-    # connection (on SQLite outside the ORM's transaction handling).
+    # A saved page is written in its own short transaction on the request's own
+    # connection, outside the ORM session; the session must go on working after it.
     link_id, before = key_link.id, key_link.open_count
     response = services.start_response(key_link)
     response_id = response.id
