@@ -104,7 +104,7 @@ def prepare_survey(db_path: Path, pool: int) -> tuple[str, list[tuple[str, str]]
     from campaign.definitions.loader import read_campaign_file
     from campaign.definitions.services import load_campaign
     from campaign.extensions import db
-    from campaign.survey.links import root_link_for
+    from campaign.attribution import root_link
     from campaign.survey.services import start_response
 
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}"})
@@ -117,7 +117,7 @@ def prepare_survey(db_path: Path, pool: int) -> tuple[str, list[tuple[str, str]]
         spec.schedule.results_due = None
         campaign = load_campaign(spec).campaign
         key_figure = save_key_figure(campaign, name="Bench", email="bench@example.org")
-        link = root_link_for(key_figure)
+        link = root_link(key_figure)
         db.session.commit()
         code = link.code
         serializer = app.session_interface.get_signing_serializer(app)

@@ -85,8 +85,8 @@ LONG_TEXTS = [
 
 def _add_responses(campaign: Campaign, rng: random.Random, respondents: int) -> int:
     """Made-up respondents who open key figures' links (and forwards) and answer."""
+    from campaign.attribution import root_link
     from campaign.dashboard.queries import count_responses
-    from campaign.survey.links import root_link_for
 
     if count_responses(campaign):
         return 0
@@ -95,7 +95,7 @@ def _add_responses(campaign: Campaign, rng: random.Random, respondents: int) -> 
     )
     if not key_figures:
         return 0
-    links = [root_link_for(kf) for kf in key_figures]
+    links = [root_link(kf) for kf in key_figures]
     db.session.commit()
     weights = [kf.reach or 10 for kf in key_figures]
     span = (utcnow() - campaign.opens_at).total_seconds()

@@ -23,12 +23,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    event,
-    update,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from campaign import clock
 from campaign.extensions import db
 
 
@@ -73,9 +71,28 @@ def new_link_code() -> str:
     return "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))
 
 
-def new_stamp() -> int:
-    """A random, positive 63-bit number that marks one state of some content."""
-    return secrets.randbits(63)
+def new_random_id() -> int:
+    """A random positive primary key (below 2**63), for rows whose order must say nothing.
+
+    Autoincrement ids number rows in the order they were made: for draw entries,
+    tickets and forwarded links that order lines up with the order of completions.
+    """
+    return secrets.randbelow(2**63 - 1) + 1
+
+
+#: A random integer key: BIGINT on PostgreSQL; on SQLite exactly ``INTEGER PRIMARY KEY``,
+#: so that it is the rowid and the table is stored in the (random) key order.
+RandomKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def today_utc() -> datetime:
+    """Midnight (UTC) of today: for rows that must not keep a finer time than the day."""
+    return day_of(utcnow())
+
+
+def day_of(moment: datetime) -> datetime:
+    """Midnight (UTC) of ``moment``'s day."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def new_response_id() -> str:
@@ -95,18 +112,47 @@ class CampaignState(enum.StrEnum):
     CLOSED = "closed"
 
 
-class CampaignSchedule:
-    """The open/closed rules of a campaign, shared by the ORM model and the survey's
-    lightweight snapshot of it (``campaign.survey.queries.SurveyCampaign``), so that
-    both answer "is it open?" from the same three columns with the same code."""
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
 
-    opens_at: datetime
-    closes_at: datetime
-    closed_at: datetime | None
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable identifier used in commands and URLs.
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: IANA timezone name; the schedule is declared in local time of this zone.
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when a coordinator closes the survey by hand (or the close job runs).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Goes up by one each time a load changes the questionnaire; stored with each response.
+    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
+    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Names of the organising organisations, in display order.
+    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: List of {"name", "description"}; one winner per prize.
+    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The large values below are deferred: most pages that load a campaign need none of them.
+    #: Mail settings from the campaign file: sender_name, sender_email, reply_to, subjects.
+    mail_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    #: Welcome-page text and privacy statement shown to respondents.
+    intro: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
+    privacy: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
+    #: The validated questionnaire (pages, questions, scales) as loaded from the file.
+    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+
+    sectors: Mapped[list[Sector]] = relationship(
+        back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
+    )
 
     def state(self, now: datetime | None = None) -> CampaignState:
         """Draft before opening, open until the close time or a manual close, then closed."""
-        now = now or utcnow()
+        now = now or clock.now()
         if self.closed_at is not None and self.closed_at <= now:
             return CampaignState.CLOSED
         if now >= self.closes_at:
@@ -121,58 +167,6 @@ class CampaignSchedule:
         if self.closed_at is not None and self.closed_at < self.closes_at:
             return self.closed_at
         return self.closes_at
-
-
-class Campaign(CampaignSchedule, db.Model):
-    __tablename__ = "campaigns"
-
-    # Column order matters on SQLite: a row is stored in this order, and a value
-    # after a large one (the questionnaire is ~20 kB) is only reached by reading
-    # the large one's overflow pages.  The survey reads the schedule and the
-    # questionnaire's version and hash on every request, so they come first and
-    # the large values last.
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: Stable identifier used in commands and URLs.
-    slug: Mapped[str] = mapped_column(String(60), unique=True)
-    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: Set when a coordinator closes the survey by hand (or the close job runs).
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Goes up by one each time a load changes the questionnaire.
-    questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
-    #: SHA-256 of the loaded file's questionnaire, to detect changes on reload.
-    #: The survey keeps a parsed copy of the questionnaire per process, keyed by it.
-    questionnaire_hash: Mapped[str] = mapped_column(String(64), default="")
-    #: A random number, replaced whenever one of the campaign's sectors is added,
-    #: changed or removed (the ``Sector`` flush events below), so that the survey's
-    #: per-process copy of the sector list knows when to read it again.  Random
-    #: rather than counted, so that two databases never share a value (the tests
-    #: run many in one process).
-    sectors_stamp: Mapped[int] = mapped_column(BigInteger, default=new_stamp)
-    reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    results_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    title: Mapped[str] = mapped_column(String(200))
-    #: IANA timezone name; the schedule is declared in local time of this zone.
-    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Brussels")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    #: Names of the organising organisations, in display order.
-    organisers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: List of {"name", "description"}; one winner per prize.
-    prizes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    #: Mail settings from the campaign file: sender_name, sender_email, reply_to, subjects.
-    #: (Deferred, like the texts and the questionnaire below: the survey reads a campaign
-    #: on every request and needs none of these large values there.)
-    mail_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
-    #: Welcome-page text and privacy statement shown to respondents.
-    intro: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
-    privacy: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
-    #: The validated questionnaire (pages, questions, scales) as loaded from the file.
-    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
-
-    sectors: Mapped[list[Sector]] = relationship(
-        back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
-    )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -199,23 +193,6 @@ class Sector(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     campaign: Mapped[Campaign] = relationship(back_populates="sectors")
-
-
-@event.listens_for(Sector, "after_insert")
-@event.listens_for(Sector, "after_update")
-@event.listens_for(Sector, "after_delete")
-def _new_sectors_stamp(_mapper: Any, connection: Connection, sector: Sector) -> None:
-    """Mark a change to a campaign's sectors, in the transaction that makes it.
-
-    Any ORM write to a sector counts, whatever code makes it, so the survey's
-    cache cannot miss one.  (A mapper event may run SQL on the flush's connection.)
-    """
-    campaigns = Campaign.__table__
-    connection.execute(
-        update(campaigns)
-        .where(campaigns.c.id == sector.campaign_id)
-        .values(sectors_stamp=new_stamp())
-    )
 
 
 class KeyFigure(db.Model):
@@ -260,7 +237,11 @@ class Link(db.Model):
 
     __tablename__ = "links"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random: forwarded links are made as responses complete, so counted ids would
+    #: number them in completion order.
+    id: Mapped[int] = mapped_column(
+        RandomKey, primary_key=True, autoincrement=False, default=new_random_id
+    )
     #: Short unguessable code (about 69 bits of randomness), see ``new_link_code``.
     code: Mapped[str] = mapped_column(String(32), unique=True, default=new_link_code)
     campaign_id: Mapped[int] = mapped_column(
@@ -271,11 +252,14 @@ class Link(db.Model):
         ForeignKey("key_figures.id", ondelete="SET NULL"), index=True
     )
     #: The link this one was forwarded from; None for a key figure's own link.
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(RandomKey, ForeignKey("links.id"), index=True)
     #: How many times the survey was opened through this link (no IP, no cookie id).
     open_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The day (UTC midnight) the link was made, never the time: a forwarded link's exact
+    #: time would equal its forwarder's completion time.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=today_utc)
 
+    campaign: Mapped[Campaign] = relationship()
     key_figure: Mapped[KeyFigure | None] = relationship()
     parent: Mapped[Link | None] = relationship(remote_side="Link.id")
 
@@ -319,6 +303,10 @@ class Message(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Not before this moment (backoff after a transient failure).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The sender holding the claim while ``status`` is ``sending`` (host, pid, random part).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    #: The claim holds until then; an expired one is taken over by any sender.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -337,7 +325,7 @@ class Response(db.Model):
     )
     #: The link the respondent came through.
     link_id: Mapped[int | None] = mapped_column(
-        ForeignKey("links.id", ondelete="SET NULL"), index=True
+        RandomKey, ForeignKey("links.id", ondelete="SET NULL"), index=True
     )
     #: The respondent's own answer to the sector question, else the root key figure's sector.
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"), index=True)
@@ -350,6 +338,7 @@ class Response(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
 
+    campaign: Mapped[Campaign] = relationship()
     link: Mapped[Link | None] = relationship()
     sector: Mapped[Sector | None] = relationship()
 
@@ -357,14 +346,16 @@ class Response(db.Model):
 class DrawTicket(db.Model):
     """A one-time right to enter the draw, handed out when a response completes.
 
-    Only the SHA-256 of the ticket is kept, with no reference to the response
-    and no timestamp, so a ticket (and the entry it makes) cannot be joined
-    back to answers.
+    Only the SHA-256 of the ticket is kept, with no reference to the response,
+    no timestamp and a random key, so a ticket (and the entry it makes) cannot
+    be joined back to answers, not even by the order of rows.
     """
 
     __tablename__ = "draw_tickets"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(
+        RandomKey, primary_key=True, autoincrement=False, default=new_random_id
+    )
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
@@ -373,19 +364,24 @@ class DrawTicket(db.Model):
 
 
 class DrawEntry(db.Model):
-    """An entry in the prize draw.  Deliberately no reference to a response."""
+    """An entry in the prize draw.  Deliberately no reference to a response, a random key
+    and only the day it was made, so neither a column nor the order of rows joins it to
+    answers."""
 
     __tablename__ = "draw_entries"
     __table_args__ = (UniqueConstraint("campaign_id", "email"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(
+        RandomKey, primary_key=True, autoincrement=False, default=new_random_id
+    )
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(String(320))
     #: Random receipt shown to the entrant; the public draw list shows receipts only.
     receipt: Mapped[str] = mapped_column(String(16), unique=True, default=new_receipt)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The day (UTC midnight) of the entry, never the time.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=today_utc)
 
 
 class Draw(db.Model):

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaign.contacts.emails import InvalidEmail, normalise_email_fast
+from campaign.auth.services import normalise_email
 
 #: The columns we know, each with the header spellings people use (compared
 #: after lower-casing and dropping accents, spaces and punctuation).
@@ -335,8 +335,8 @@ def _check_email(line: int, raw: str, problems: list[Problem]) -> str | None:
         problems.append(Problem(line, "Het e-mailadres ontbreekt."))
         return None
     try:
-        return normalise_email_fast(raw)
-    except InvalidEmail:
+        return normalise_email(raw)
+    except ValueError:
         problems.append(Problem(line, f"Ongeldig e-mailadres: '{raw}'."))
         return None
 

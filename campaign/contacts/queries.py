@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from campaign.extensions import db
 from campaign.models import Campaign, KeyFigure, Link
+from campaign.urls import public_url
 
 PER_PAGE = 50
 #: Sector filter value for key figures without a sector.
@@ -134,4 +134,4 @@ def root_link_url(key_figure: KeyFigure) -> str | None:
     code = db.session.scalar(
         select(Link.code).where(Link.key_figure_id == key_figure.id, Link.parent_id.is_(None))
     )
-    return f"{current_app.config['BASE_URL']}/s/{code}" if code else None
+    return public_url("survey.welcome", code=code) if code else None

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from campaign import attribution
 from campaign.contacts.services import set_opted_out
 from campaign.database import begin_write
 from campaign.extensions import db
@@ -37,8 +38,8 @@ from campaign.mailing.render import (
 )
 from campaign.mailing.sender import SendReport, send_queued
 from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, utcnow
-from campaign.survey.links import root_link_for
 from campaign.tokens import KEY_FIGURE_PAGE, UNSUBSCRIBE, InvalidToken, make_token, read_token
+from campaign.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +70,16 @@ class QueueResult:
 # --- links and tokens --------------------------------------------------------------------
 
 
-def base_url() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
-
-
 def survey_url(link: Link) -> str:
-    return f"{base_url()}/s/{link.code}"
+    return public_url("survey.welcome", code=link.code)
 
 
 def key_figure_page_url(key_figure: KeyFigure) -> str:
-    return f"{base_url()}/k/{make_token(KEY_FIGURE_PAGE, {'k': key_figure.id})}"
+    return public_url("mailing.key_figure", token=make_token(KEY_FIGURE_PAGE, {"k": key_figure.id}))
 
 
 def unsubscribe_url(key_figure: KeyFigure) -> str:
-    return f"{base_url()}/u/{make_token(UNSUBSCRIBE, {'k': key_figure.id})}"
+    return public_url("mailing.unsubscribe", token=make_token(UNSUBSCRIBE, {"k": key_figure.id}))
 
 
 def key_figure_from_token(purpose: Any, token: str) -> KeyFigure:
@@ -127,7 +124,7 @@ def root_links(key_figures: Sequence[KeyFigure]) -> dict[int, Link]:
     if missing:
         begin_write()
         for key_figure in missing:
-            links[key_figure.id] = root_link_for(key_figure)
+            links[key_figure.id] = attribution.root_link(key_figure)
         db.session.commit()
     return links
 

@@ -1,10 +1,12 @@
 """The prize-draw opt-in: one-time tickets and draw entries that cannot be joined to answers.
 
 Completing a response hands out a random ticket; only its SHA-256 is kept,
-without any reference to the response and without a timestamp.  Entering
-the draw spends the ticket and stores the e-mail address with a random
-receipt.  The entry's ``created_at`` is cut to the day (UTC): an exact time
-could be matched against a response's ``completed_at``.
+without any reference to the response, without a timestamp and under a
+random key.  Entering the draw spends the ticket and stores the e-mail
+address with a random receipt, under a random key.  The entry's
+``created_at`` is cut to the day (UTC): an exact time could be matched
+against a response's ``completed_at``.  No log line names a ticket, receipt
+or address.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from campaign import clock
 from campaign.auth.services import normalise_email
 from campaign.database import begin_write
 from campaign.extensions import db
-from campaign.models import Campaign, Draw, DrawEntry, DrawTicket, utcnow
+from campaign.models import Campaign, Draw, DrawEntry, DrawTicket, day_of
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +53,6 @@ def issue_ticket(campaign_id: int) -> str:
 def draw_performed(campaign: Campaign) -> bool:
     draw = db.session.scalar(select(Draw).where(Draw.campaign_id == campaign.id))
     return draw is not None and draw.performed_at is not None
-
-
-def day_of(moment: datetime) -> datetime:
-    """Midnight (UTC) of ``moment``'s day: entries keep the day, not the time."""
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _check_entry(campaign: Campaign, ticket: str, email: str, consent: bool) -> str:
@@ -112,7 +110,7 @@ def enter_draw(
         raise DrawError(
             "Deze deelname is niet (meer) geldig: elke ingevulde vragenlijst geeft één kans."
         )
-    entry = DrawEntry(campaign_id=campaign.id, email=address, created_at=day_of(now or utcnow()))
+    entry = DrawEntry(campaign_id=campaign.id, email=address, created_at=day_of(now or clock.now()))
     db.session.add(entry)
     try:
         db.session.commit()

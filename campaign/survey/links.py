@@ -1,44 +1,39 @@
-"""Tracked survey links ``/s/<code>``: a key figure's own link and forwarded child links."""
+"""Finding tracked survey links ``/s/<code>`` (links are made in ``campaign.attribution``)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure, Link
+from campaign.models import Campaign, Link
+from campaign.survey.definition import questionnaire_text_column
+
+#: Longer input is no link code (codes are 14 characters).
+MAX_CODE_LENGTH = 40
+
+
+def _clean(code: str) -> str | None:
+    code = (code or "").strip().lower()
+    return code if code and len(code) <= MAX_CODE_LENGTH else None
 
 
 def find_link(code: str) -> Link | None:
-    return db.session.scalar(select(Link).where(Link.code == code.strip().lower()))
+    """The link with this code, or None (also for input that cannot be a code)."""
+    cleaned = _clean(code)
+    if cleaned is None:
+        return None
+    return db.session.scalar(select(Link).where(Link.code == cleaned))
 
 
-def root_link_for(key_figure: KeyFigure) -> Link:
-    """The key figure's own link, created (not yet committed) when it does not exist."""
-    link = db.session.scalar(
-        select(Link).where(Link.key_figure_id == key_figure.id, Link.parent_id.is_(None))
-    )
-    if link is None:
-        link = Link(campaign_id=key_figure.campaign_id, key_figure=key_figure)
-        db.session.add(link)
-    return link
-
-
-def new_child_link(parent: Link) -> Link:
-    """A link for a respondent to forward; it credits the same key figure as ``parent``."""
-    link = Link(
-        campaign_id=parent.campaign_id, key_figure_id=parent.key_figure_id, parent_id=parent.id
-    )
-    db.session.add(link)
-    return link
-
-
-def find_link_and_campaign(code: str) -> tuple[Link, Campaign] | None:
-    """The link with this code and its campaign, in one query (the survey's hot path)."""
-    if not code or len(code) > 40:
+def find_visit(code: str) -> tuple[Link, Campaign, str] | None:
+    """The link with this code, its campaign and the questionnaire's stored JSON text,
+    in one query (every survey request starts with it); None for an unknown code."""
+    cleaned = _clean(code)
+    if cleaned is None:
         return None
     row = db.session.execute(
-        select(Link, Campaign)
+        select(Link, Campaign, questionnaire_text_column())
         .join(Campaign, Campaign.id == Link.campaign_id)
-        .where(Link.code == code.strip().lower())
+        .where(Link.code == cleaned)
     ).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None

@@ -20,6 +20,7 @@ from campaign.extensions import db, mail
 from campaign.models import Campaign, Response
 from campaign.survey.draw import MAX_EMAIL_LENGTH
 from campaign.tokens import RESUME, InvalidToken, make_token, read_token
+from campaign.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,7 @@ def resume_token(response: Response) -> str:
 
 
 def resume_url(link_code: str, response: Response) -> str:
-    base = str(current_app.config["BASE_URL"]).rstrip("/")
-    return f"{base}/s/{link_code}/verder/{resume_token(response)}"
+    return public_url("survey.resume", code=link_code, token=resume_token(response))
 
 
 def response_from_token(campaign: Campaign, token: str) -> Response:

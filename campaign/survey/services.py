@@ -20,27 +20,21 @@ import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Update, bindparam, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import update
 
-from campaign.database import PreparedWrite, begin_write, write_once
+from campaign import attribution, clock
+from campaign.database import begin_write
 from campaign.extensions import db
-from campaign.models import Campaign, CampaignState, Link, Response, utcnow
+from campaign.models import Campaign, CampaignState, Link, Response
 from campaign.survey import questionnaire as q
+from campaign.survey.definition import Definition, definition_of
 from campaign.survey.draw import issue_ticket
-from campaign.survey.links import new_child_link
-from campaign.survey.queries import (
-    ResponseState,
-    SurveyCampaign,
-    key_figure_sector,
-    response_state,
-    survey_campaign,
-)
 
+# Log lines name campaigns and links, never a response: with their times, a response
+# id in the log would let a reader join answers to the draw entry made right after.
 log = logging.getLogger(__name__)
 
 
@@ -61,18 +55,12 @@ class Gate(enum.StrEnum):
     CLOSED = "closed"
 
 
-#: The rules take a model object (services, tests, ``flask demo``) or the snapshot the
-#: page view reads with Core (``campaign.survey.queries``): same attribute names.
-AnyCampaign = Campaign | SurveyCampaign
-AnyResponse = Response | ResponseState
-
-
 def grace_period() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("SURVEY_GRACE_MINUTES", 60)))
 
 
 def survey_gate(
-    campaign: AnyCampaign, response: AnyResponse | None = None, now: datetime | None = None
+    campaign: Campaign, response: Response | None = None, now: datetime | None = None
 ) -> Gate:
     """Whether answers are accepted now, for a new respondent or for ``response``.
 
@@ -80,7 +68,7 @@ def survey_gate(
     close may still be saved and submitted until ``SURVEY_GRACE_MINUTES``
     after that close; after that nothing is accepted.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     state = campaign.state(now)
     if state == CampaignState.OPEN:
         return Gate.OPEN
@@ -97,7 +85,7 @@ def survey_gate(
     return Gate.CLOSED
 
 
-def _require_accepting(campaign: AnyCampaign, response: AnyResponse | None, now: datetime) -> None:
+def _require_accepting(campaign: Campaign, response: Response | None, now: datetime) -> None:
     gate = survey_gate(campaign, response, now)
     if gate == Gate.NOT_OPEN:
         raise SurveyClosed("Deze vragenlijst is nog niet geopend.")
@@ -116,49 +104,55 @@ def record_open(link: Link) -> None:
     One UPDATE that adds one, so concurrent openings are never lost; nothing
     about the visitor is stored.
     """
+    link_id = link.id
     begin_write()
     db.session.execute(
-        update(Link).where(Link.id == link.id).values(open_count=Link.open_count + 1)
+        update(Link).where(Link.id == link_id).values(open_count=Link.open_count + 1)
     )
     db.session.commit()
-    log.info("link %s opened", link.id)
+    log.debug("link %s opened", link_id)
 
 
-def find_response(campaign: Campaign, response_id: str | None) -> Response | None:
-    """The response with this id in this campaign, or None."""
+def find_response(campaign: Campaign, response_id: Any) -> Response | None:
+    """The response with this id in this campaign, or None (also for a malformed id)."""
     if not response_id or not isinstance(response_id, str) or len(response_id) > 32:
         return None
     response = db.session.get(Response, response_id)
     return response if response is not None and response.campaign_id == campaign.id else None
 
 
-def start_response(link: Link, now: datetime | None = None) -> Response:
+def start_response(
+    link: Link, now: datetime | None = None, definition: Definition | None = None
+) -> Response:
     """Create an empty response credited to ``link`` (and its key figure's sector).
 
     Raises ``SurveyClosed`` when the campaign does not accept new responses.
     """
-    now = now or utcnow()
-    campaign = survey_campaign(link.campaign_id)
+    now = now or clock.now()
+    campaign = link.campaign
     _require_accepting(campaign, None, now)
-    begin_write()
+    definition = definition or definition_of(campaign)
     response = Response(
         campaign_id=campaign.id,
         link_id=link.id,
-        sector_id=link.key_figure.sector_id if link.key_figure else None,
+        sector_id=attribution.response_sector_id(
+            definition.sector_ids, definition.sector_questions, {}, link
+        ),
         started_at=now,
         updated_at=now,
         answers={},
-        last_page=first_page(campaign, {}),
+        last_page=first_page(definition),
         questionnaire_version=campaign.questionnaire_version,
     )
+    begin_write()
     db.session.add(response)
     db.session.commit()
-    log.info("response %s started through link %s", response.id, link.id)
+    log.info("response started in campaign %s", campaign.slug)
     return response
 
 
-def first_page(campaign: SurveyCampaign, answers: dict[str, Any]) -> int:
-    visible = q.visible_page_indexes(campaign.questionnaire, answers)
+def first_page(definition: Definition) -> int:
+    visible = q.visible_page_indexes(definition.questionnaire, {})
     return visible[0] if visible else 0
 
 
@@ -189,13 +183,17 @@ class Completion:
     forward_code: str | None
 
 
+#: Rounds of read-check-write when another request keeps changing the same response.
+MAX_ATTEMPTS = 5
+
+
 def save_page(
-    response: AnyResponse,
+    response: Response,
     page_index: int,
     form: Any,
     action: str = "next",
     now: datetime | None = None,
-    campaign: SurveyCampaign | None = None,
+    definition: Definition | None = None,
 ) -> PageOutcome:
     """Validate one page of answers and save it; complete after the last visible page.
 
@@ -210,41 +208,35 @@ def save_page(
     UPDATE (``updated_at`` still as read, not completed), so the write lock
     is held only for that.  When another request changed the response in
     between (two tabs, a double click), the page is judged again on the new
-    state: a response is never completed twice.  ``campaign`` saves a read when
-    the caller already has it (the page view does).
+    state: a response is never completed twice, and no saved page is lost.
     """
-    now = now or utcnow()
-    campaign = campaign or survey_campaign(response.campaign_id)
+    now = now or clock.now()
+    campaign = response.campaign
+    definition = definition or definition_of(campaign)
     for _attempt in range(MAX_ATTEMPTS):
         if response.completed_at is not None:
             return PageOutcome(already_completed=True)
         _require_accepting(campaign, response, now)
-        _check_page_allowed(campaign, response, page_index)
+        if not may_open_page(definition, response, page_index):
+            raise SurveyError("Deze pagina van de vragenlijst is (nog) niet beschikbaar.")
         result = q.validate_page(
-            campaign.questionnaire,
+            definition.questionnaire,
             page_index,
             form,
             response.answers or {},
-            campaign.sectors,
+            definition.sectors,
             enforce_required=action != "back",
         )
         if action == "back":
             result.errors = {k: v for k, v in result.errors.items() if v != q.REQUIRED}
         if not result.ok:
             return PageOutcome(errors=result.errors, next_page=page_index)
-        plan = _plan_page(campaign, response, page_index, result.answers, action, now)
-        outcome = _store(campaign.id, plan)
-        if outcome is not None:
-            log.info("response %s saved page %s", plan.response_id, page_index)
-            return outcome
-        response = response_state(campaign.id, plan.response_id)
-        if response is None:
-            break
+        plan = _plan_page(definition, response, page_index, result.answers, action, now)
+        if _store(plan):
+            log.debug("page %s saved in campaign %s", page_index, campaign.slug)
+            return plan.outcome
+        db.session.refresh(response)  # another request wrote it first: judge again
     raise SurveyError("Je antwoorden konden niet bewaard worden. Probeer het opnieuw.")
-
-
-#: Rounds of read-check-write when another request keeps changing the same response.
-MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -252,32 +244,35 @@ class _Plan:
     """The new state of a response, computed before the write transaction starts."""
 
     response_id: str
+    campaign_id: int
+    link_id: int | None
     seen_updated_at: datetime
     values: dict[str, Any]
-    outcome: PageOutcome
+    outcome: PageOutcome = field(default_factory=PageOutcome)
     complete: bool = False
-    link_id: int | None = None
 
 
 def _plan_page(
-    campaign: SurveyCampaign,
-    response: AnyResponse,
+    definition: Definition,
+    response: Response,
     page_index: int,
     page_answers: dict[str, Any],
     action: str,
     now: datetime,
 ) -> _Plan:
-    questionnaire = campaign.questionnaire
+    questionnaire = definition.questionnaire
     page_ids = {question["id"] for question in q.pages(questionnaire)[page_index]["questions"]}
     answers = {k: v for k, v in (response.answers or {}).items() if k not in page_ids}
     answers = q.prune_hidden(questionnaire, {**answers, **page_answers})
     values = {
         "answers": answers,
-        "sector_id": sector_id_for(campaign, response, answers),
+        "sector_id": attribution.response_sector_id(
+            definition.sector_ids, definition.sector_questions, answers, response.link
+        ),
         "updated_at": now,
-        "questionnaire_version": campaign.questionnaire_version,
+        "questionnaire_version": response.campaign.questionnaire_version,
     }
-    plan = _Plan(response.id, response.updated_at, values, PageOutcome(), link_id=response.link_id)
+    plan = _plan_for(response, values)
     if action == "back":
         previous = q.previous_page_index(questionnaire, page_index, answers)
         plan.outcome.next_page = page_index if previous is None else previous
@@ -287,7 +282,7 @@ def _plan_page(
         values["last_page"] = max(response.last_page, following)
         plan.outcome.next_page = following
         return plan
-    missing = q.first_incomplete_page(questionnaire, answers, campaign.sectors)
+    missing = q.first_incomplete_page(questionnaire, answers, definition.sectors)
     if missing is not None:
         plan.outcome.next_page = missing
         plan.outcome.notice = "Er ontbreken nog enkele verplichte antwoorden op deze pagina."
@@ -297,133 +292,85 @@ def _plan_page(
     return plan
 
 
-def _store(campaign_id: int, plan: _Plan) -> PageOutcome | None:
-    """The write: one conditional UPDATE (plus ticket and forward link on completion).
+def _plan_for(response: Response, values: dict[str, Any]) -> _Plan:
+    # Read everything the write needs now: begin_write() ends the read transaction,
+    # which expires the loaded objects.
+    return _Plan(response.id, response.campaign_id, response.link_id, response.updated_at, values)
 
-    Returns None, having written nothing, when the response changed since it was read.
+
+def _store(plan: _Plan) -> bool:
+    """The write: one conditional UPDATE (plus ticket and forward link on completion),
+    committed.  False, having written nothing, when the response changed since it was read.
     """
-    values = {f"new_{name}": value for name, value in plan.values.items()}
-    values.update(seen=plan.seen_updated_at, response_id=plan.response_id)
-    if not plan.complete:
-        # The common case (a page saved): the UPDATE alone, as a short write transaction.
-        return plan.outcome if write_once(_prepared_update(plan.values), values) == 1 else None
     begin_write()
-    written = db.session.connection().execute(_update_statement(frozenset(plan.values)), values)
-    if written.rowcount != 1:
-        db.session.rollback()
-        return None
-    plan.outcome.completion = _completion_extras(campaign_id, plan.link_id)
-    log.info("response %s completed", plan.response_id)
-    db.session.commit()
-    return plan.outcome
-
-
-def _prepared_update(values: dict[str, Any]) -> PreparedWrite:
-    return _prepared_statement(frozenset(values), db.engine.dialect)
-
-
-@lru_cache(maxsize=16)
-def _prepared_statement(columns: frozenset[str], dialect: Dialect) -> PreparedWrite:
-    """The UPDATE for ``columns`` compiled once per dialect (per app: tests make many)."""
-    return PreparedWrite(_update_statement(columns), dialect)
-
-
-@lru_cache(maxsize=16)
-def _update_statement(columns: frozenset[str]) -> Update:
-    """The conditional UPDATE setting ``columns``, built once per set of columns.
-
-    Only unchanged (``updated_at`` as read) and uncompleted responses are
-    written.  Run as a ``PreparedWrite`` (``write_once``) for a saved page, with
-    Core on the session's connection on completion: the ORM's bulk-update
-    machinery cost more than the write itself.
-    """
-    table = Response.__table__
-    return (
-        update(table)
+    written = db.session.execute(
+        update(Response)
         .where(
-            table.c.id == bindparam("response_id"),
-            table.c.updated_at == bindparam("seen"),
-            table.c.completed_at.is_(None),
+            Response.id == plan.response_id,
+            Response.updated_at == plan.seen_updated_at,
+            Response.completed_at.is_(None),
         )
-        .values({name: bindparam(f"new_{name}") for name in sorted(columns)})
+        .values(plan.values)
+        .execution_options(synchronize_session=False)
     )
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        return False
+    if plan.complete:
+        plan.outcome.completion = _completion_extras(plan.campaign_id, plan.link_id)
+    db.session.commit()
+    if plan.complete:
+        log.info("response completed in campaign %s", plan.campaign_id)
+    return True
 
 
-def _check_page_allowed(campaign: SurveyCampaign, response: AnyResponse, page_index: int) -> None:
-    if not may_open_page(campaign, response, page_index):
-        raise SurveyError("Deze pagina van de vragenlijst is (nog) niet beschikbaar.")
-
-
-def may_open_page(campaign: SurveyCampaign, response: AnyResponse, page_index: int) -> bool:
+def may_open_page(definition: Definition, response: Response, page_index: int) -> bool:
     """Only visible pages up to the furthest one reached: no skipping required pages."""
-    return page_index <= response.last_page and q.page_visible(
-        campaign.questionnaire, page_index, response.answers or {}
+    return 0 <= page_index <= response.last_page and q.page_visible(
+        definition.questionnaire, page_index, response.answers or {}
     )
-
-
-def sector_id_for(
-    campaign: SurveyCampaign, response: AnyResponse, answers: dict[str, Any]
-) -> int | None:
-    """The respondent's own sector answer, else the sector of the link's key figure."""
-    by_code = campaign.definition.sector_ids
-    for qid in campaign.definition.sector_questions:
-        if answers.get(qid) in by_code:
-            return by_code[answers[qid]]
-    return key_figure_sector(response.link_id)
 
 
 # --- completion ---------------------------------------------------------------------------
 
 
-def complete(response: AnyResponse, now: datetime | None = None) -> Completion | None:
+def complete(response: Response, now: datetime | None = None) -> Completion | None:
     """Mark ``response`` complete; None when it already was (nothing changes then).
 
     Raises ``SurveyError`` when required answers are missing and
     ``SurveyClosed`` when the campaign no longer accepts answers.
     """
-    now = now or utcnow()
-    campaign = survey_campaign(response.campaign_id)
+    now = now or clock.now()
     if response.completed_at is not None:
         return None
+    campaign = response.campaign
     _require_accepting(campaign, response, now)
-    if q.first_incomplete_page(campaign.questionnaire, response.answers or {}) is not None:
+    definition = definition_of(campaign)
+    answers = response.answers or {}
+    if q.first_incomplete_page(definition.questionnaire, answers, definition.sectors) is not None:
         raise SurveyError("Er ontbreken nog verplichte antwoorden.")
-    plan = _Plan(
-        response.id,
-        response.updated_at,
-        {"completed_at": now, "updated_at": now},
-        PageOutcome(),
-        complete=True,
-        link_id=response.link_id,
-    )
-    outcome = _store(campaign.id, plan)
-    return outcome.completion if outcome is not None else None
+    plan = _plan_for(response, {"completed_at": now, "updated_at": now})
+    plan.complete = True
+    return plan.outcome.completion if _store(plan) else None
 
 
 def _completion_extras(campaign_id: int, link_id: int | None) -> Completion:
     """Inside the write transaction: a draw ticket and a link to forward."""
     ticket = issue_ticket(campaign_id)
     parent = db.session.get(Link, link_id) if link_id else None
-    forward = new_child_link(parent) if parent is not None else None
+    forward = attribution.forward_link(parent) if parent is not None else None
     db.session.flush()
     return Completion(ticket=ticket, forward_code=forward.code if forward else None)
 
 
-def forward_link(response: Response) -> Link | None:
-    """A new child link of the response's link, for the respondent to forward (not committed)."""
-    parent = db.session.get(Link, response.link_id) if response.link_id else None
-    if parent is None:
-        return None
-    link = new_child_link(parent)
-    db.session.flush()
-    return link
-
-
 def create_forward_link(response: Response) -> str | None:
     """Give a completed response (seen again on another visit) a fresh link to forward."""
+    link_id = response.link_id
     begin_write()
-    link = forward_link(response)
+    parent = db.session.get(Link, link_id) if link_id else None
+    link = attribution.forward_link(parent) if parent is not None else None
+    code = link.code if link is not None else None
     db.session.commit()
-    if link is not None:
-        log.info("forward link %s created", link.id)
-    return link.code if link else None
+    if code is not None:
+        log.info("forward link created in campaign %s", response.campaign_id)
+    return code

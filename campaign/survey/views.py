@@ -9,31 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from campaign.errors import render_error
-from campaign.extensions import db
 from campaign.models import Campaign, Link, Response
 from campaign.survey import display
+from campaign.survey.definition import Definition, definition_of
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
-from campaign.survey.links import find_link_and_campaign
-from campaign.survey.queries import (
-    ResponseState,
-    SurveyCampaign,
-    Visit,
-    find_visit,
-    response_state,
-)
+from campaign.survey.links import find_visit
 from campaign.survey.questionnaire import ForeignFields
 from campaign.survey.resume import ResumeError, mail_resume_link, response_from_token, resume_url
 from campaign.survey.services import (
@@ -48,6 +31,7 @@ from campaign.survey.services import (
     start_response,
     survey_gate,
 )
+from campaign.urls import public_url
 
 bp = Blueprint("survey", __name__)
 
@@ -62,11 +46,11 @@ UNKNOWN_LINK = (
 # --- session helpers ----------------------------------------------------------------------
 
 
-def _remembered(key: str, campaign: Campaign | SurveyCampaign) -> Any:
+def _remembered(key: str, campaign: Campaign) -> Any:
     return (session.get(key) or {}).get(str(campaign.id))
 
 
-def _remember(key: str, campaign: Campaign | SurveyCampaign, value: Any) -> None:
+def _remember(key: str, campaign: Campaign, value: Any) -> None:
     stored = dict(session.get(key) or {})
     if value is None:
         stored.pop(str(campaign.id), None)
@@ -75,8 +59,8 @@ def _remember(key: str, campaign: Campaign | SurveyCampaign, value: Any) -> None
     session[key] = stored
 
 
-def _link_or_404(code: str) -> tuple[Link, Campaign]:
-    found = find_link_and_campaign(code)
+def _visit_or_404(code: str) -> tuple[Link, Campaign, str]:
+    found = find_visit(code)
     if found is None:
         abort(404, UNKNOWN_LINK)
     return found
@@ -91,6 +75,11 @@ def _closed_page(campaign: Campaign, gate: Gate, link: Link, status: int = 200) 
     return render_template(template, campaign=campaign, link=link), status
 
 
+def _page_url(code: str, index: int) -> str:
+    """The address of questionnaire page ``index`` (counted from 0) of the link ``code``."""
+    return url_for("survey.page", code=code, number=index + 1)
+
+
 @bp.errorhandler(404)
 def not_found(error: Any) -> tuple[str, int]:
     return render_error(404, getattr(error, "description", None) or UNKNOWN_LINK)
@@ -101,7 +90,7 @@ def not_found(error: Any) -> tuple[str, int]:
 
 @bp.get("/s/<code>")
 def welcome(code: str) -> Any:
-    link, campaign = _link_or_404(code)
+    link, campaign, _text = _visit_or_404(code)
     opened = list(session.get("opened") or [])
     if link.id not in opened:
         record_open(link)
@@ -122,25 +111,16 @@ def welcome(code: str) -> Any:
 
 @bp.post("/s/<code>/start")
 def start(code: str) -> Any:
-    link, campaign = _link_or_404(code)
+    link, campaign, text = _visit_or_404(code)
+    link_code = link.code
     response = _session_response(campaign)
     if response is None:
         try:
-            response = start_response(link)
+            response = start_response(link, definition=definition_of(campaign, text))
         except SurveyClosed:
             return _closed_page(campaign, survey_gate(campaign), link, 403)
         _remember("response", campaign, response.id)
-    return redirect(_page_url(link, response.last_page))
-
-
-def _page_url(link: Link | Visit, index: int) -> str:
-    """The address of questionnaire page ``index`` (counted from 0) of ``link``.
-
-    Built by hand rather than with ``url_for``: it is where every page
-    submission redirects to, and the URL builder cost as much there as the
-    page's validation.  A test holds it equal to ``url_for("survey.page")``.
-    """
-    return f"{request.script_root}/s/{link.code}/vraag/{index + 1}"
+    return redirect(_page_url(link_code, response.last_page))
 
 
 # --- the questionnaire pages --------------------------------------------------------------
@@ -148,84 +128,81 @@ def _page_url(link: Link | Visit, index: int) -> str:
 
 @bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
 def page(code: str, number: int) -> Any:
-    # The hot path: plain snapshots read with Core (see campaign.survey.queries); the
-    # model objects are loaded only when a page is rendered.
-    visit = find_visit(code)
-    if visit is None:
-        abort(404, UNKNOWN_LINK)
-    survey = visit.campaign
-    response = response_state(survey.id, _remembered("response", survey))
+    link, campaign, text = _visit_or_404(code)
+    link_code = link.code
+    response = _session_response(campaign)
     if response is None:
         flash(
             "Start de vragenlijst hier. Heb je al een deel ingevuld? Gebruik dan je link om verder te gaan.",
             "info",
         )
-        return redirect(url_for("survey.welcome", code=visit.code))
+        return redirect(url_for("survey.welcome", code=link_code))
     if response.completed_at is not None:
-        return redirect(url_for("survey.thanks", code=visit.code))
-    gate = survey_gate(survey, response)
+        return redirect(url_for("survey.thanks", code=link_code))
+    gate = survey_gate(campaign, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED):
         status = 403 if request.method == "POST" else 200
-        return _closed_page(*_models(visit), gate, status)
+        return _closed_page(campaign, gate, link, status)
+    definition = definition_of(campaign, text)
     index = number - 1
-    if not may_open_page(survey, response, index):
-        return redirect(_page_url(visit, response.last_page))
+    if not may_open_page(definition, response, index):
+        return redirect(_page_url(link_code, response.last_page))
     if request.method == "POST":
-        return _submit_page(visit, response, index)
-    return _render_page(visit, response, index)
-
-
-def _models(visit: Visit) -> tuple[Campaign, Link]:
-    """The campaign and link as model objects, for the templates."""
-    return db.session.get(Campaign, visit.campaign.id), db.session.get(Link, visit.link_id)
+        return _submit_page(campaign, link, response, definition, index)
+    return _render_page(campaign, link, response, definition, index)
 
 
 def _render_page(
-    visit: Visit,
-    response: ResponseState,
+    campaign: Campaign,
+    link: Link,
+    response: Response,
+    definition: Definition,
     index: int,
     form: Any = None,
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    view = display.build_page(
-        visit.campaign.definition, index, response.answers or {}, form, errors
-    )
-    campaign, link = _models(visit)
+    view = display.build_page(definition, index, response.answers or {}, form, errors)
     return render_template(
         "survey/page.html",
         campaign=campaign,
         link=link,
         view=view,
         problem=problem,
-        resume_link=resume_url(visit.code, response),
+        resume_link=resume_url(link.code, response),
     ), status
 
 
-def _submit_page(visit: Visit, response: ResponseState, index: int) -> Any:
+def _submit_page(
+    campaign: Campaign, link: Link, response: Response, definition: Definition, index: int
+) -> Any:
     action = "back" if request.form.get("action") == "back" else "next"
-    code = visit.code
+    code = link.code
     try:
-        outcome = save_page(response, index, request.form, action=action, campaign=visit.campaign)
+        outcome = save_page(response, index, request.form, action=action, definition=definition)
     except ForeignFields:
         problem = "Dit formulier bevatte velden die niet op deze pagina horen. Er is niets bewaard."
-        return _render_page(visit, response, index, problem=problem, status=400)
+        return _render_page(
+            campaign, link, response, definition, index, problem=problem, status=400
+        )
     except SurveyClosed:
-        return _closed_page(*_models(visit), Gate.CLOSED, 403)
+        return _closed_page(campaign, Gate.CLOSED, link, 403)
     except SurveyError:
-        return redirect(_page_url(visit, response.last_page))
+        return redirect(_page_url(code, response.last_page))
     if outcome.errors:
-        return _render_page(visit, response, index, request.form, outcome.errors, status=422)
+        return _render_page(
+            campaign, link, response, definition, index, request.form, outcome.errors, status=422
+        )
     if outcome.already_completed:
         return redirect(url_for("survey.thanks", code=code))
     if outcome.completion is not None:
-        _remember("ticket", visit.campaign, outcome.completion.ticket)
-        _remember("forward", visit.campaign, outcome.completion.forward_code)
+        _remember("ticket", campaign, outcome.completion.ticket)
+        _remember("forward", campaign, outcome.completion.forward_code)
         return redirect(url_for("survey.thanks", code=code))
     if outcome.notice:
         flash(outcome.notice, "warning")
-    return redirect(_page_url(visit, outcome.next_page or 0))
+    return redirect(_page_url(code, outcome.next_page or 0))
 
 
 # --- resume ---------------------------------------------------------------------------------
@@ -233,7 +210,7 @@ def _submit_page(visit: Visit, response: ResponseState, index: int) -> Any:
 
 @bp.get("/s/<code>/verder/<token>")
 def resume(code: str, token: str) -> Any:
-    link, campaign = _link_or_404(code)
+    link, campaign, _text = _visit_or_404(code)
     try:
         response = response_from_token(campaign, token)
     except ResumeError as exc:
@@ -242,12 +219,12 @@ def resume(code: str, token: str) -> Any:
     if response.completed_at is not None:
         return redirect(url_for("survey.thanks", code=link.code))
     flash("Welkom terug! Je gaat verder waar je gebleven was.", "success")
-    return redirect(_page_url(link, response.last_page))
+    return redirect(_page_url(link.code, response.last_page))
 
 
 @bp.post("/s/<code>/link-mailen")
 def mail_link(code: str) -> Any:
-    link, campaign = _link_or_404(code)
+    link, campaign, _text = _visit_or_404(code)
     response = _session_response(campaign)
     if response is None or response.completed_at is not None:
         return redirect(url_for("survey.welcome", code=link.code))
@@ -257,7 +234,7 @@ def mail_link(code: str) -> Any:
         flash(str(exc), "error")
     else:
         flash("We mailden je de link om verder te gaan. Je e-mailadres bewaren we niet.", "success")
-    return redirect(_page_url(link, response.last_page) + "#later-verder")
+    return redirect(_page_url(link.code, response.last_page) + "#later-verder")
 
 
 # --- thank-you page and the draw ------------------------------------------------------------
@@ -265,7 +242,7 @@ def mail_link(code: str) -> Any:
 
 @bp.get("/s/<code>/bedankt")
 def thanks(code: str) -> Any:
-    link, campaign = _link_or_404(code)
+    link, campaign, _text = _visit_or_404(code)
     response = _session_response(campaign)
     if response is None or response.completed_at is None:
         return redirect(url_for("survey.welcome", code=link.code))
@@ -287,9 +264,7 @@ def _render_thanks(
         "survey/thanks.html",
         campaign=campaign,
         link=link,
-        forward_url=_absolute(url_for("survey.welcome", code=forward_code))
-        if forward_code
-        else None,
+        forward_url=public_url("survey.welcome", code=forward_code) if forward_code else None,
         ticket=_remembered("ticket", campaign),
         receipt=_remembered("receipt", campaign),
         draw_error=draw_error,
@@ -297,13 +272,9 @@ def _render_thanks(
     ), status
 
 
-def _absolute(path: str) -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/") + path
-
-
 @bp.post("/s/<code>/wedstrijd")
 def draw_entry(code: str) -> Any:
-    link, campaign = _link_or_404(code)
+    link, campaign, _text = _visit_or_404(code)
     response = _session_response(campaign)
     if response is None or response.completed_at is None:
         return redirect(url_for("survey.welcome", code=link.code))
@@ -316,6 +287,7 @@ def draw_entry(code: str) -> Any:
         return _render_thanks(campaign, link, response, str(exc), 409)
     except DrawError as exc:
         return _render_thanks(campaign, link, response, str(exc), 422)
+    receipt = entry.receipt
     _remember("ticket", campaign, None)
-    _remember("receipt", campaign, entry.receipt)
+    _remember("receipt", campaign, receipt)
     return redirect(url_for("survey.thanks", code=link.code) + "#wedstrijd")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:10:55.435654
+Create Date: 2026-12-01 09:01:02.503910
 
 """
 
@@ -23,16 +23,15 @@ def upgrade():
         "campaigns",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("slug", sa.String(length=60), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("timezone", sa.String(length=60), nullable=False),
         sa.Column("opens_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminder_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("results_due", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("questionnaire_version", sa.Integer(), nullable=False),
         sa.Column("questionnaire_hash", sa.String(length=64), nullable=False),
-        sa.Column("sectors_stamp", sa.BigInteger(), nullable=False),
-        sa.Column("reminder_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("results_due", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("timezone", sa.String(length=60), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("organisers", sa.JSON(), nullable=False),
@@ -56,7 +55,12 @@ def upgrade():
     )
     op.create_table(
         "draw_entries",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("receipt", sa.String(length=16), nullable=False),
@@ -78,7 +82,12 @@ def upgrade():
 
     op.create_table(
         "draw_tickets",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("ticket_hash", sa.String(length=64), nullable=False),
         sa.Column("used", sa.Boolean(), nullable=False),
@@ -165,11 +174,16 @@ def upgrade():
 
     op.create_table(
         "links",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("key_figure_id", sa.Integer(), nullable=True),
-        sa.Column("parent_id", sa.Integer(), nullable=True),
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("open_count", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -210,6 +224,8 @@ def upgrade():
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=120), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -245,7 +261,7 @@ def upgrade():
         "responses",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
-        sa.Column("link_id", sa.Integer(), nullable=True),
+        sa.Column("link_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("sector_id", sa.Integer(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

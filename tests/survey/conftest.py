@@ -13,7 +13,7 @@ from campaign.contacts.services import save_key_figure
 from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import load_campaign
 from campaign.models import Campaign, KeyFigure, Link
-from campaign.survey.links import root_link_for
+from campaign.attribution import root_link
 from tests.conftest import EXAMPLE_CAMPAIGN
 
 
@@ -51,7 +51,7 @@ def key_figure(open_campaign: Campaign) -> KeyFigure:
 
 @pytest.fixture
 def key_link(key_figure: KeyFigure) -> Link:
-    return root_link_for(key_figure)
+    return root_link(key_figure)
 
 
 #: A complete, valid set of answers for every page of the example questionnaire,

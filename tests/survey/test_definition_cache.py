@@ -1,17 +1,19 @@
-"""The per-process cache of questionnaires and sectors: a reload is used at once."""
+"""The per-process cache of parsed questionnaires: any change is used at once."""
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.schema import CampaignSpec, Option, SectorSpec
 from campaign.definitions.services import load_campaign
 from campaign.extensions import db
 from campaign.models import Link, Response, Sector
-from campaign.survey.queries import survey_campaign
+from campaign.models import Campaign
+from campaign.survey.definition import definition_of
 from tests.conftest import EXAMPLE_CAMPAIGN
 from tests.survey.conftest import EXAMPLE_FORMS, form
 
@@ -59,7 +61,7 @@ def test_reloaded_sectors_are_used_at_once_without_a_questionnaire_change(client
     assert post_page_one(client, key_link, sector="cultuur").status_code == 422
     spec = example_spec()
     spec.sectors.append(SectorSpec(code="cultuur", name="Cultuur", target=10))
-    before = survey_campaign(key_link.campaign_id).definition.questionnaire
+    before = definition_of(db.session.get(Campaign, key_link.campaign_id)).questionnaire
     load_campaign(spec)
 
     reply = post_page_one(client, key_link, sector="cultuur")
@@ -67,7 +69,7 @@ def test_reloaded_sectors_are_used_at_once_without_a_questionnaire_change(client
     assert reply.status_code == 302
     cultuur = db.session.scalar(select(Sector).where(Sector.code == "cultuur"))
     assert stored_response().sector_id == cultuur.id
-    assert survey_campaign(key_link.campaign_id).definition.questionnaire == before
+    assert definition_of(db.session.get(Campaign, key_link.campaign_id)).questionnaire == before
 
 
 def test_a_renamed_sector_is_shown_at_once(client, key_link):
@@ -80,15 +82,38 @@ def test_a_renamed_sector_is_shown_at_once(client, key_link):
     assert "Onderwijs en vorming" in client.get(f"/s/{key_link.code}/vraag/1").text
 
 
-def test_an_unchanged_campaign_shares_one_parsed_definition(key_link):
-    first = survey_campaign(key_link.campaign_id).definition
+def test_an_unchanged_campaign_shares_one_parsed_questionnaire(key_link):
+    first = definition_of(db.session.get(Campaign, key_link.campaign_id))
     db.session.commit()
 
-    assert survey_campaign(key_link.campaign_id).definition is first
+    assert definition_of(db.session.get(Campaign, key_link.campaign_id)).parsed is first.parsed
+
+
+def test_a_questionnaire_changed_without_the_campaign_file_is_used_at_once(client, key_link):
+    """The cache is keyed by the stored content, so an edit by any path counts: here a Core
+    UPDATE, which fires no ORM event and leaves version and hash as they were."""
+    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    assert post_page_one(client, key_link, regio="gent").status_code == 422  # cached now
+    campaign = db.session.get(Campaign, key_link.campaign_id)
+    questionnaire = copy.deepcopy(campaign.questionnaire)
+    regio = next(
+        question
+        for page in questionnaire["pages"]
+        for question in page["questions"]
+        if question["id"] == "regio"
+    )
+    regio["options"].append({"value": "gent", "label": "Regio Gent"})
+    db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id).values(questionnaire=questionnaire)
+    )
+    db.session.commit()
+
+    assert post_page_one(client, key_link, regio="gent").status_code == 302
+    assert stored_response().answers["regio"] == "gent"
 
 
 def test_a_sector_changed_outside_a_reload_is_shown_at_once(client, key_link):
-    """Any ORM change to a sector counts (a flush event), not only ``flask campaign load``."""
+    """Sectors are read with every request: any change counts, not only ``flask campaign load``."""
     assert client.post(f"/s/{key_link.code}/start").status_code == 302
     assert "Onderwijs en vorming" not in client.get(f"/s/{key_link.code}/vraag/1").text
     sector = db.session.scalar(select(Sector).where(Sector.code == "onderwijs"))

@@ -136,9 +136,9 @@ def test_resume_link_is_mailed_on_request_without_keeping_the_address(smtp_app, 
     sink, _port = smtp_server
     campaign = load_example()
     from campaign.contacts.services import save_key_figure
-    from campaign.survey.links import root_link_for
+    from campaign.attribution import root_link
 
-    link = root_link_for(save_key_figure(campaign, name="K", email="k@example.org"))
+    link = root_link(save_key_figure(campaign, name="K", email="k@example.org"))
     db.session.commit()
     client = smtp_app.test_client()
     url = client.post(f"/s/{link.code}/start").headers["Location"]
