@@ -6,6 +6,7 @@ from typing import Any
 from flask import Flask
 
 from campaign import config as default_config
+from campaign.logs import configure_logging
 
 #: The project root: templates/ and emails/ live beside the package.
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
     check_secret_key(app)
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

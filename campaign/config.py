@@ -40,6 +40,11 @@ MAX_CONTENT_LENGTH = 5 * 1024 * 1024
 #: Minutes after close during which a response already in progress may still be submitted.
 SURVEY_GRACE_MINUTES = 60
 
+#: Level of the log written to stderr (DEBUG also logs every saved survey page and opened link).
+LOG_LEVEL = "INFO"
+#: Tests (and dry runs) may set a callable returning an aware UTC datetime: see campaign/clock.py.
+CLOCK = None
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True

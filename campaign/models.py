@@ -365,8 +365,13 @@ class DrawTicket(db.Model):
 
 class DrawEntry(db.Model):
     """An entry in the prize draw.  Deliberately no reference to a response, a random key
-    and only the day it was made, so neither a column nor the order of rows joins it to
-    answers."""
+    and only the day it was made, so neither a column nor the order of rows by key joins
+    it to answers.
+
+    SQLite stores the rows in key order.  PostgreSQL's heap keeps them in arrival
+    order, which only someone reading the table without ORDER BY, with direct
+    database access, can see; every page and export of ours sorts by receipt.
+    """
 
     __tablename__ = "draw_entries"
     __table_args__ = (UniqueConstraint("campaign_id", "email"),)

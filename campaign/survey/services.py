@@ -147,7 +147,7 @@ def start_response(
     begin_write()
     db.session.add(response)
     db.session.commit()
-    log.info("response started in campaign %s", campaign.slug)
+    log.info("response started in campaign %s", campaign.id)
     return response
 
 
@@ -205,7 +205,7 @@ def save_page(
     each of those cases, and whenever there are errors, nothing is stored.
 
     Everything is read and checked first; the write is one conditional
-    UPDATE (``updated_at`` still as read, not completed), so the write lock
+    UPDATE (``updated_at`` still as read), so the write lock
     is held only for that.  When another request changed the response in
     between (two tabs, a double click), the page is judged again on the new
     state: a response is never completed twice, and no saved page is lost.
@@ -307,8 +307,9 @@ def _store(plan: _Plan) -> bool:
         update(Response)
         .where(
             Response.id == plan.response_id,
+            # Every write, completion included, moves updated_at: an unchanged updated_at
+            # means nobody saved or completed the response since it was read.
             Response.updated_at == plan.seen_updated_at,
-            Response.completed_at.is_(None),
         )
         .values(plan.values)
         .execution_options(synchronize_session=False)

@@ -55,8 +55,8 @@ def test_answers_are_saved_page_by_page_and_resume_at_the_next_page(key_link):
 
 
 def test_the_session_goes_on_reading_and_writing_after_a_saved_page(key_link):
-    # A saved page is written in its own short transaction on the request's own
-    # connection, outside the ORM session; the session must go on working after it.
+    # A saved page is a conditional UPDATE committed through the session; the session
+    # must go on reading and writing after it.
     link_id, before = key_link.id, key_link.open_count
     response = services.start_response(key_link)
     response_id = response.id
@@ -216,6 +216,20 @@ def test_welcome_page_before_opening_says_when_it_opens(client, app):
     assert "nog niet geopend" in page.text and "28 juni 2098 om 09.00 u" in page.text
     assert client.post(f"/s/{link.code}/start").status_code == 403
     assert count(Response) == 0
+
+
+def test_a_question_page_says_not_open_yet_when_the_opening_moved_after_someone_started(
+    client, key_link
+):
+    url = start_over_http(client, key_link)
+    load_example(opens_at=datetime(2098, 6, 28, 9, 0), closes_at=datetime(2098, 9, 15))
+
+    for page in (client.get(url), client.get(f"/s/{key_link.code}")):
+        assert "De vragenlijst is nog niet geopend" in page.text
+        assert "28 juni 2098 om 09.00 u" in page.text
+    posted = client.post(url, data=form(EXAMPLE_FORMS[0]))
+    assert posted.status_code == 403 and "nog niet geopend" in posted.text
+    assert db.session.scalar(select(Response)).answers == {}
 
 
 def test_closed_survey_shows_a_closed_page_and_takes_no_new_answers(

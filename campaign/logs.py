@@ -1,0 +1,44 @@
+"""Logging: one handler to stderr for the whole package, each line naming who acted.
+
+Every module logs through ``logging.getLogger(__name__)``, a child of the
+app's logger (``campaign``), so the level and format set here apply to all.
+A line written while a coordinator is logged in names that coordinator;
+lines of the public pages, commands and jobs say ``-``.  No line names a
+respondent: no response id, ticket, receipt, e-mail address or IP address.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, has_request_context
+from flask.logging import default_handler
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(actor)s] %(message)s"
+
+
+class ActorFilter(logging.Filter):
+    """Adds ``actor``: the logged-in coordinator's e-mail address, else ``-``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.actor = acting_coordinator() or "-"
+        return True
+
+
+def acting_coordinator() -> str | None:
+    """The e-mail address of the coordinator behind the current request, if any."""
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False):
+        return str(current_user.email)
+    return None
+
+
+def configure_logging(app: Flask) -> None:
+    """Level from ``LOG_LEVEL``; Flask's stderr handler with our format and actor."""
+    app.logger.setLevel(str(app.config.get("LOG_LEVEL", "INFO")).upper())
+    if not any(isinstance(f, ActorFilter) for f in default_handler.filters):
+        default_handler.addFilter(ActorFilter())
+        default_handler.setFormatter(logging.Formatter(FORMAT))
