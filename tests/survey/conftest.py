@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
+from campaign.attribution import root_link
 from campaign.contacts.services import save_key_figure
 from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import load_campaign
 from campaign.models import Campaign, KeyFigure, Link
-from campaign.attribution import root_link
 from tests.conftest import EXAMPLE_CAMPAIGN
 
 

@@ -11,8 +11,7 @@ from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.schema import CampaignSpec, Option, SectorSpec
 from campaign.definitions.services import load_campaign
 from campaign.extensions import db
-from campaign.models import Link, Response, Sector
-from campaign.models import Campaign
+from campaign.models import Campaign, Link, Response, Sector
 from campaign.survey.definition import definition_of
 from tests.conftest import EXAMPLE_CAMPAIGN
 from tests.survey.conftest import EXAMPLE_FORMS, form

@@ -42,7 +42,7 @@ def test_a_full_completion_and_draw_entry_log_no_identifier(app, key_link, caplo
     assert "Je doet mee aan de wedstrijd" in entered.text
     response_id = db.session.scalar(select(Response.id))
     receipt = db.session.scalar(select(DrawEntry.receipt))
-    forward_code = page.split(f"/s/")[-1].split('"')[0].split("<")[0]
+    forward_code = page.split("/s/")[-1].split('"')[0].split("<")[0]
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "response" in logged  # the run was logged ...
@@ -58,7 +58,10 @@ def respond_and_enter(key_link: Link, number: int, moment: datetime) -> tuple[st
         outcome = services.save_page(response, index, form(data), now=moment)
     assert outcome is not None and outcome.completion is not None
     entry = enter_draw(
-        key_link.campaign, outcome.completion.ticket, f"deelnemer{number}@example.org", True,
+        key_link.campaign,
+        outcome.completion.ticket,
+        f"deelnemer{number}@example.org",
+        True,
         now=moment + timedelta(seconds=30),
     )
     return hash_ticket(outcome.completion.ticket), entry.receipt

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from campaign.attribution import forward_link
 from campaign.definitions.services import close_campaign
 from campaign.extensions import db
 from campaign.models import Link, Response, Sector
 from campaign.survey import services
-from campaign.attribution import forward_link
 from campaign.survey.questionnaire import ForeignFields
 from tests.survey.conftest import EXAMPLE_FORMS, form, load_example
 
