@@ -2,20 +2,27 @@
 
 The one owner of these rules.  The survey asks it which sector a response
 counts for; the dashboard, the key-figure page, ``flask campaign stats`` and
-the reminder ask it for counts.  Links are made here too (a key figure's own
-link, a forwarded one, and the own links of many key figures at once), so
-that every link credits the key figure at the root of its chain.
+the reminder ask it for counts (per sector, per key figure, opens) and for the
+projection of a sector's completions to the close.  Links are made here too (a
+key figure's own link, a forwarded one, and the own links of many key figures
+at once), so that every link credits the key figure at the root of its chain.
+
+Nobody else counts responses: a second copy of these queries is how the
+dashboard and the key-figure page would start to disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
+from campaign import clock
 from campaign.extensions import db
-from campaign.models import KeyFigure, Link, new_link_code, today_utc
+from campaign.models import Campaign, KeyFigure, Link, Response, new_link_code, today_utc
 
 # --- the sector a response counts for -------------------------------------------------------
 
@@ -93,3 +100,165 @@ def add_root_links(campaign_id: int, key_figure_ids: list[int]) -> int:
     ]
     db.session.execute(insert(Link), rows)
     return len(rows)
+
+
+# --- counts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Responses credited to someone: ``started`` counts every response (completed ones
+    too), ``completed`` those that were submitted."""
+
+    started: int = 0
+    completed: int = 0
+
+
+def counted_responses(campaign_id: int) -> list[Any]:
+    """The conditions every count puts on ``Response``: the campaign's own responses.
+
+    Test responses are never counted; there is no flag for them yet, and this is
+    the one place to add it when there is.
+    """
+    return [Response.campaign_id == campaign_id]
+
+
+def _counts(group: Any, *conditions: Any, through_links: bool = False) -> dict[Any, Counts]:
+    """Started and completed responses grouped by ``group``, in one grouped query."""
+    query = select(group, func.count(Response.id), func.count(Response.completed_at))
+    if through_links:
+        query = query.join(Link, Link.id == Response.link_id)
+    rows = db.session.execute(query.where(*conditions).group_by(group))
+    return {key: Counts(int(started), int(completed)) for key, started, completed in rows}
+
+
+def response_totals(campaign: Campaign) -> Counts:
+    """All of the campaign's counted responses."""
+    query = select(func.count(Response.id), func.count(Response.completed_at)).where(
+        *counted_responses(campaign.id)
+    )
+    started, completed = db.session.execute(query).one()
+    return Counts(int(started or 0), int(completed or 0))
+
+
+def counts_by_sector(campaign: Campaign) -> dict[int | None, Counts]:
+    """Counts per sector id (``None``: no sector known); a sector without responses is absent.
+
+    A response's sector is ``Response.sector_id``, which the survey sets through
+    ``response_sector_id`` each time a page is saved.
+    """
+    return _counts(Response.sector_id, *counted_responses(campaign.id))
+
+
+def counts_by_key_figure(campaign: Campaign) -> dict[int | None, Counts]:
+    """Counts per key figure id, through the key figure's own link and every link
+    forwarded from it (forwards carry the root's ``key_figure_id``).  ``None``: links
+    of no key figure (one deleted since); responses without a link are absent."""
+    return _counts(Link.key_figure_id, *counted_responses(campaign.id), through_links=True)
+
+
+def answers_through_key_figure(key_figure: KeyFigure) -> tuple[int, int]:
+    """(started, completed) through the key figure's link and its forwards: what the
+    key figure's own page shows."""
+    counts = _counts(
+        Link.key_figure_id,
+        *counted_responses(key_figure.campaign_id),
+        Link.key_figure_id == key_figure.id,
+        through_links=True,
+    ).get(key_figure.id, Counts())
+    return counts.started, counts.completed
+
+
+def opens_by_key_figure(campaign: Campaign) -> dict[int | None, int]:
+    """Openings of the survey per key figure id: the sum of ``Link.open_count`` over the
+    key figure's own link and its forwards."""
+    rows = db.session.execute(
+        select(Link.key_figure_id, func.coalesce(func.sum(Link.open_count), 0))
+        .where(Link.campaign_id == campaign.id)
+        .group_by(Link.key_figure_id)
+    )
+    return {key_figure_id: int(opens) for key_figure_id, opens in rows}
+
+
+def total_opens(campaign: Campaign) -> int:
+    """Openings of the survey through any link of the campaign."""
+    return sum(opens_by_key_figure(campaign).values())
+
+
+# --- progress against a target -----------------------------------------------------------
+
+
+def elapsed_share(campaign: Campaign, now: datetime | None = None) -> float:
+    """How much of the open period [opens_at, effective close] has passed, in [0, 1]."""
+    now = now or clock.now()
+    period = (campaign.effective_close - campaign.opens_at).total_seconds()
+    if period <= 0:
+        return 1.0 if now >= campaign.effective_close else 0.0
+    share = (now - campaign.opens_at).total_seconds() / period
+    return min(max(share, 0.0), 1.0)
+
+
+def expected_by_now(target: int, campaign: Campaign, now: datetime | None = None) -> float:
+    """The completions a sector should have by now to reach ``target`` at an even pace:
+    the target times the elapsed share of the open period (what the reminder compares)."""
+    return target * elapsed_share(campaign, now)
+
+
+def projected(completed: int, campaign: Campaign, now: datetime | None = None) -> float:
+    """``completed`` extrapolated linearly to the close: 0 before opening, ``completed``
+    itself once the survey is closed."""
+    share = elapsed_share(campaign, now)
+    if share <= 0:
+        return 0.0
+    return completed / share
+
+
+def on_track(completed: int, target: int, campaign: Campaign, now: datetime | None = None) -> bool:
+    """Whether the projection to the close reaches the target."""
+    return _reaches(projected(completed, campaign, now), target)
+
+
+def _reaches(projection: float, target: int) -> bool:
+    return projection >= target
+
+
+@dataclass(frozen=True)
+class SectorProgress:
+    """One sector's completions against its target, at ``now``."""
+
+    sector_id: int
+    code: str
+    name: str
+    target: int
+    started: int
+    completed: int
+    #: The completions expected by now at an even pace (see ``expected_by_now``).
+    expected: float
+    #: Completions extrapolated to the close (see ``projected``).
+    projected: float
+
+    @property
+    def on_track(self) -> bool:
+        return _reaches(self.projected, self.target)
+
+
+def sector_progress(campaign: Campaign, now: datetime | None = None) -> list[SectorProgress]:
+    """Every sector of the campaign, in file order, with its counts and projection."""
+    now = now or clock.now()
+    counts = counts_by_sector(campaign)
+    progress = []
+    for sector in campaign.sectors:
+        sector_counts = counts.get(sector.id, Counts())
+        progress.append(
+            SectorProgress(
+                sector_id=sector.id,
+                code=sector.code,
+                name=sector.name,
+                target=sector.target,
+                started=sector_counts.started,
+                completed=sector_counts.completed,
+                expected=expected_by_now(sector.target, campaign, now),
+                projected=projected(sector_counts.completed, campaign, now),
+            )
+        )
+    return progress

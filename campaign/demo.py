@@ -18,13 +18,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from campaign import ROOT
+from campaign import ROOT, clock
 from campaign.auth.services import create_coordinator, find_coordinator
 from campaign.definitions.loader import read_campaign_file
 from campaign.definitions.schema import CampaignSpec, Schedule
 from campaign.definitions.services import load_campaign
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure, Link, utcnow
+from campaign.models import Campaign, KeyFigure, Link
 from campaign.survey.links import find_link
 
 EXAMPLE_FILE = ROOT / "examples" / "eerste-hulp-digitale-vragen.yaml"
@@ -55,14 +55,14 @@ def load_demo(
     counts of what was added this time.
     """
     zone = ZoneInfo("Europe/Brussels")
-    now = now or datetime.now(zone)
+    now = now or clock.now()
     campaign = load_campaign(demo_spec(now.astimezone(zone))).campaign
     added = {"coordinator": 0, "key_figures": 0, "responses": 0}
     if find_coordinator(DEMO_EMAIL) is None:
         create_coordinator(DEMO_EMAIL, DEMO_PASSWORD, "Demo Coördinator")
         added["coordinator"] = 1
     added["key_figures"] = _load_key_figures(campaign)
-    added["responses"] = _add_responses(campaign, random.Random(seed), respondents)
+    added["responses"] = _add_responses(campaign, random.Random(seed), respondents, now)
     return campaign, added
 
 
@@ -83,12 +83,11 @@ LONG_TEXTS = [
 ]
 
 
-def _add_responses(campaign: Campaign, rng: random.Random, respondents: int) -> int:
+def _add_responses(campaign: Campaign, rng: random.Random, respondents: int, now: datetime) -> int:
     """Made-up respondents who open key figures' links (and forwards) and answer."""
-    from campaign.attribution import root_link
-    from campaign.dashboard.queries import count_responses
+    from campaign.attribution import response_totals, root_link
 
-    if count_responses(campaign):
+    if response_totals(campaign).started:
         return 0
     key_figures = list(
         db.session.scalars(select(KeyFigure).where(KeyFigure.campaign_id == campaign.id))
@@ -98,7 +97,7 @@ def _add_responses(campaign: Campaign, rng: random.Random, respondents: int) -> 
     links = [root_link(kf) for kf in key_figures]
     db.session.commit()
     weights = [kf.reach or 10 for kf in key_figures]
-    span = (utcnow() - campaign.opens_at).total_seconds()
+    span = (now - campaign.opens_at).total_seconds()
     moments = sorted(
         campaign.opens_at + timedelta(seconds=rng.uniform(0, span * 0.97))
         for _ in range(respondents)

@@ -89,14 +89,19 @@ class SectorCount:
     count: int
 
 
-def sector_counts(campaign: Campaign) -> tuple[list[SectorCount], dict[str, int]]:
-    """Key figures per sector (file order, then "no sector" if any) and overall totals."""
+def key_figures_by_sector(campaign: Campaign) -> dict[int | None, int]:
+    """How many key figures each sector id has (``None``: no sector); empty sectors absent."""
     rows = db.session.execute(
         select(KeyFigure.sector_id, func.count())
         .where(KeyFigure.campaign_id == campaign.id)
         .group_by(KeyFigure.sector_id)
     )
-    by_sector = {sector_id: count for sector_id, count in rows}
+    return {sector_id: count for sector_id, count in rows}
+
+
+def sector_counts(campaign: Campaign) -> tuple[list[SectorCount], dict[str, int]]:
+    """Key figures per sector (file order, then "no sector" if any) and overall totals."""
+    by_sector = key_figures_by_sector(campaign)
     counts = [SectorCount(s.code, s.name, by_sector.get(s.id, 0)) for s in campaign.sectors]
     if by_sector.get(None):
         counts.append(SectorCount(NO_SECTOR, "Geen sector", by_sector[None]))

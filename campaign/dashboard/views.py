@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from campaign.dashboard.queries import count_responses, sector_figures
+from campaign.dashboard.queries import overview
 from campaign.definitions.services import campaign_or_404, list_campaigns
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -23,10 +23,11 @@ def index() -> str:
 @bp.get("/<slug>/")
 def campaign(slug: str) -> str:
     campaign = campaign_or_404(slug)
+    figures = overview(campaign)
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
-        sectors=sector_figures(campaign),
-        started=count_responses(campaign),
-        completed=count_responses(campaign, completed=True),
+        sectors=figures.sectors,
+        started=figures.totals.started,
+        completed=figures.totals.completed,
     )

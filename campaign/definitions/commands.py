@@ -34,9 +34,10 @@ def load_command(file: str) -> None:
     try:
         result = load_campaign_file(file)
     except DefinitionError as exc:
+        count = len(exc.problems)
         click.echo(
-            f"Campagnebestand niet geladen; er is niets gewijzigd. {len(exc.problems)} "
-            "probleem/problemen:",
+            f"Campagnebestand niet geladen; er is niets gewijzigd. {count} "
+            f"{'probleem' if count == 1 else 'problemen'}:",
             err=True,
         )
         for problem in exc.problems:
@@ -76,12 +77,18 @@ def stats_command(slug: str, as_json: bool) -> None:
         click.echo(json.dumps(stats, ensure_ascii=False))
         return
     click.echo(f"{stats['title']} ({stats['slug']}): {stats['state']}")
+    funnel = stats["funnel"]
     click.echo(
-        f"Uitgenodigd: {stats['invited']}  Gestart: {stats['started']}  "
-        f"Afgerond: {stats['completed']}"
+        f"Uitgenodigd: {funnel['invited']}  Afgeleverd: {funnel['delivered']}  "
+        f"Geopend: {funnel['opened']}  Gestart: {funnel['started']}  "
+        f"Afgerond: {funnel['completed']}"
     )
     for sector in stats["sectors"]:
-        click.echo(f"  {sector['name']:<30} {sector['completed']:>5} / {sector['target']}")
+        verdict = "op koers" if sector["on_track"] else "achter op schema"
+        click.echo(
+            f"  {sector['name']:<30} {sector['completed']:>5} / {sector['target']}"
+            f"  (verwacht bij sluiting: {round(sector['projected'])}, {verdict})"
+        )
 
 
 @campaign_cli.command("close")
