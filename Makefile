@@ -7,8 +7,9 @@ run:  ## set up and start the app with the demo campaign on http://127.0.0.1:500
 test:  ## set up and run the whole test suite (SQLite and PostgreSQL)
 	bash scripts/test.sh
 
-lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint:  ## ruff (lint and format) and mypy, as CI runs them
+	bash scripts/setup-venv.sh test
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 bench:
 	bash scripts/setup-venv.sh test

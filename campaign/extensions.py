@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in ``create_app``."""
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -23,6 +25,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # mypy cannot follow ``db.Model`` (a class made at run time from ``Base``, python/mypy
+    # issue 8603); for type checking, models are plain typed declarative classes.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 mail = Mail()
 login_manager = LoginManager()

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import clock
-from campaign.extensions import db
+from campaign.extensions import Model
 
 
 def utcnow() -> datetime:
@@ -112,7 +112,7 @@ class CampaignState(enum.StrEnum):
     CLOSED = "closed"
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,7 +177,7 @@ class Campaign(db.Model):
         return moment.astimezone(self.zone)
 
 
-class Sector(db.Model):
+class Sector(Model):
     __tablename__ = "sectors"
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
 
@@ -195,7 +195,7 @@ class Sector(db.Model):
     campaign: Mapped[Campaign] = relationship(back_populates="sectors")
 
 
-class KeyFigure(db.Model):
+class KeyFigure(Model):
     """A person known in a network who forwards the survey link."""
 
     __tablename__ = "key_figures"
@@ -227,7 +227,7 @@ class KeyFigure(db.Model):
         return self.opted_out_at is not None
 
 
-class Link(db.Model):
+class Link(Model):
     """A tracked survey link ``/s/<code>``.
 
     A key figure's own link has no parent.  A respondent who forwards gets a
@@ -273,7 +273,7 @@ class MessageStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Message(db.Model):
+class Message(Model):
     """One mail in the outbox.  Sending reads the outbox; nothing sends directly."""
 
     __tablename__ = "messages"
@@ -313,7 +313,7 @@ class Message(db.Model):
     key_figure: Mapped[KeyFigure | None] = relationship()
 
 
-class Response(db.Model):
+class Response(Model):
     """One respondent's answers.  No name, no e-mail, no IP address."""
 
     __tablename__ = "responses"
@@ -343,7 +343,7 @@ class Response(db.Model):
     sector: Mapped[Sector | None] = relationship()
 
 
-class DrawTicket(db.Model):
+class DrawTicket(Model):
     """A one-time right to enter the draw, handed out when a response completes.
 
     Only the SHA-256 of the ticket is kept, with no reference to the response,
@@ -363,7 +363,7 @@ class DrawTicket(db.Model):
     used: Mapped[bool] = mapped_column(default=False)
 
 
-class DrawEntry(db.Model):
+class DrawEntry(Model):
     """An entry in the prize draw.  Deliberately no reference to a response, a random key
     and only the day it was made, so neither a column nor the order of rows by key joins
     it to answers.
@@ -389,7 +389,7 @@ class DrawEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=today_utc)
 
 
-class Draw(db.Model):
+class Draw(Model):
     """The verifiable prize draw of a campaign."""
 
     __tablename__ = "draws"
@@ -408,7 +408,7 @@ class Draw(db.Model):
     performed_by: Mapped[str | None] = mapped_column(String(320))
 
 
-class Coordinator(UserMixin, db.Model):
+class Coordinator(UserMixin, Model):
     __tablename__ = "coordinators"
 
     id: Mapped[int] = mapped_column(primary_key=True)

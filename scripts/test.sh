@@ -38,6 +38,11 @@ else
   echo "NOTE: no PostgreSQL server could be found or started; the tests run on SQLite only."
 fi
 export CAMPAIGN_TEST_DATABASE_URL="${CAMPAIGN_TEST_DATABASE_URL:-}"
+# The whole run (no arguments, and always in CI) starts with the linters and the type check.
+if [ "$#" -eq 0 ] || [ "${CI:-}" = "true" ]; then
+  echo "ruff and mypy ..."
+  .venv/bin/ruff check . && .venv/bin/ruff format --check . >/dev/null && .venv/bin/mypy
+fi
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 exit "$status"

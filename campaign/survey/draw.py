@@ -96,7 +96,7 @@ def enter_draw(
         raise AlreadyEntered(
             "Dit e-mailadres doet al mee aan de wedstrijd. Eén deelname per e-mailadres volstaat."
         )
-    spent = db.session.execute(
+    spent = db.session.scalar(
         update(DrawTicket)
         .where(
             DrawTicket.campaign_id == campaign.id,
@@ -104,8 +104,9 @@ def enter_draw(
             DrawTicket.used.is_(False),
         )
         .values(used=True)
+        .returning(DrawTicket.id)
     )
-    if spent.rowcount != 1:
+    if spent is None:
         db.session.rollback()
         raise DrawError(
             "Deze deelname is niet (meer) geldig: elke ingevulde vragenlijst geeft één kans."

@@ -118,7 +118,9 @@ def same_page_condition(question: Mapping[str, Any], page: Mapping[str, Any]) ->
     JavaScript) and hidden by script until the answer it depends on is given.
     """
     show_if = question.get("show_if")
-    return bool(show_if) and any(q["id"] == show_if["question"] for q in page["questions"])
+    if not show_if:
+        return False
+    return any(q["id"] == show_if["question"] for q in page["questions"])
 
 
 def rendered_questions(page: Mapping[str, Any], answers: Mapping[str, Any]) -> list[dict[str, Any]]:

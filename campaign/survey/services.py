@@ -303,7 +303,7 @@ def _store(plan: _Plan) -> bool:
     committed.  False, having written nothing, when the response changed since it was read.
     """
     begin_write()
-    written = db.session.execute(
+    written = db.session.scalar(
         update(Response)
         .where(
             Response.id == plan.response_id,
@@ -312,9 +312,10 @@ def _store(plan: _Plan) -> bool:
             Response.updated_at == plan.seen_updated_at,
         )
         .values(plan.values)
+        .returning(Response.id)
         .execution_options(synchronize_session=False)
     )
-    if written.rowcount != 1:  # type: ignore[attr-defined]
+    if written is None:
         db.session.rollback()
         return False
     if plan.complete:
