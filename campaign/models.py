@@ -31,7 +31,8 @@ from campaign.extensions import Model
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, for column defaults: ``clock.now()``, so a pinned test clock applies to them too."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):
