@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from campaign import attribution
+from campaign import attribution, clock
 from campaign.auth.services import normalise_email
 from campaign.contacts.csvimport import DELIMITERS, ParsedFile, Problem, parse_key_figures
 from campaign.database import begin_write
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure, Link, Sector, utcnow
+from campaign.models import Campaign, KeyFigure, Link, Sector
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def save_key_figure(
 def set_opted_out(key_figure: KeyFigure, opted_out: bool, now: datetime | None = None) -> None:
     """Opt the key figure out of (or back into) every mail of the campaign."""
     begin_write()
-    key_figure.opted_out_at = (now or utcnow()) if opted_out else None
+    key_figure.opted_out_at = (now or clock.now()) if opted_out else None
     db.session.commit()
     log.info("key figure %s opted %s", key_figure.id, "out" if opted_out else "in")
 
@@ -192,6 +193,8 @@ class ImportReport:
     dry_run: bool = False
     #: The file cannot be read at all (empty, not a CSV, no usable header).
     unreadable: bool = False
+    #: The database refused the write partway; everything was rolled back.
+    failed: bool = False
     valid_rows: int = 0
     new: int = 0
     updated: int = 0
@@ -206,7 +209,7 @@ class ImportReport:
     @property
     def accepted(self) -> bool:
         """The import went through (or, in a dry run, would go through)."""
-        return not self.unreadable and (self.skip_invalid or not self.problems)
+        return not self.unreadable and not self.failed and (self.skip_invalid or not self.problems)
 
     @property
     def skipped(self) -> int:
@@ -218,6 +221,12 @@ class ImportReport:
             lines = _plural(len(self.invalid_lines), "regel", "regels")
             if self.unreadable:
                 return "Niets geïmporteerd: het bestand kan niet gelezen worden."
+            if self.failed:
+                return (
+                    "Niets geïmporteerd: de databank weigerde het opslaan, dus er is niets "
+                    "gewijzigd. Probeer het later opnieuw; lukt het dan nog niet, vraag de "
+                    "beheerder de foutmelding in het logboek na te kijken."
+                )
             return (
                 f"Niets geïmporteerd: {_plural(len(self.problems), 'probleem', 'problemen')} "
                 f"op {lines}. Verbeter het bestand, of kies om ongeldige regels over te slaan."
@@ -279,9 +288,15 @@ def import_key_figures(
     try:
         plan = _plan(campaign, parsed, report)
         if not dry_run:
-            _write(campaign, plan, now or utcnow())
+            _write(campaign, plan, now or clock.now())
             db.session.commit()
             report.written = True
+    except SQLAlchemyError:
+        # One transaction: the rollback undoes every row written before the failure.
+        db.session.rollback()
+        log.exception("key-figure import into %s failed; rolled back", campaign.slug)
+        report.failed = True
+        return report
     except Exception:
         db.session.rollback()
         raise
