@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 from flask import abort
 from sqlalchemy import func, select
 
+from campaign import clock
 from campaign.database import begin_write
 from campaign.definitions.loader import DefinitionError, Problem, read_campaign_file
 from campaign.definitions.schema import CampaignSpec, question_index
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure, Response, Sector, utcnow
+from campaign.models import Campaign, KeyFigure, Response, Sector
+from campaign.survey.questionnaire import OTHER, options_for
 
 log = logging.getLogger(__name__)
 
@@ -133,45 +135,106 @@ def _sync_sectors(campaign: Campaign, spec: CampaignSpec) -> list[str]:
     return changes
 
 
+#: Question types whose answers are option values (of their options or their scale).
+OPTION_TYPES = frozenset({"single", "multiple", "likert", "grid"})
+
+
+def _answers(count: int) -> str:
+    return f"{count} {'antwoord' if count == 1 else 'antwoorden'}"
+
+
+@dataclass
+class _AnswerUse:
+    """What the stored answers of a campaign use."""
+
+    #: Question id -> responses with an answer to it.
+    questions: Counter[str] = field(default_factory=Counter)
+    #: (question id, option value) -> responses that chose it.
+    options: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
 def orphan_problems(campaign: Campaign, spec: CampaignSpec) -> list[Problem]:
     """What the new file would orphan: answered questions or options, used sectors."""
-    new_questions = question_index(
-        spec.questionnaire.model_dump(mode="json", by_alias=True, exclude_none=True)
-    )
+    new_questionnaire = spec.questionnaire.model_dump(mode="json", by_alias=True, exclude_none=True)
+    new_questions = question_index(new_questionnaire)
+    old_questions = question_index(campaign.questionnaire)
+    use = _answer_use(campaign, old_questions)
     problems = []
-    for question_id, count in _answer_counts(campaign).items():
+    for question_id, count in use.questions.items():
         question = new_questions.get(question_id)
-        old = question_index(campaign.questionnaire).get(question_id, {})
+        old = old_questions.get(question_id, {})
         if question is None:
             problems.append(
-                Problem(
-                    None,
-                    "questionnaire",
-                    f"vraag {question_id!r} is verwijderd, maar heeft al "
-                    f"{count} antwoord(en); zet de vraag terug of gebruik een nieuwe campagne",
+                _questionnaire_problem(
+                    f"vraag {question_id!r} is verwijderd, maar heeft al {_answers(count)}; "
+                    "zet de vraag terug of gebruik een nieuwe campagne"
                 )
             )
         elif old and old.get("type") != question["type"]:
             problems.append(
-                Problem(
-                    None,
-                    "questionnaire",
-                    f"vraag {question_id!r} verandert van type "
-                    f"({old.get('type')} -> {question['type']}), maar heeft al {count} "
-                    "antwoord(en)",
+                _questionnaire_problem(
+                    f"vraag {question_id!r} verandert van type ({old.get('type')} -> "
+                    f"{question['type']}), maar heeft al {_answers(count)}"
                 )
             )
+        elif question["type"] in OPTION_TYPES:
+            problems.extend(_removed_option_problems(question, new_questionnaire, use))
     problems.extend(_removed_sector_problems(campaign, spec))
     return problems
 
 
-def _answer_counts(campaign: Campaign) -> Counter[str]:
-    counts: Counter[str] = Counter()
+def _questionnaire_problem(message: str) -> Problem:
+    return Problem(None, "questionnaire", message)
+
+
+def _removed_option_problems(
+    question: dict[str, Any], questionnaire: dict[str, Any], use: _AnswerUse
+) -> list[Problem]:
+    """An answered option (or scale value) of ``question`` that the new file no longer has."""
+    question_id = question["id"]
+    kept = {option["value"] for option in options_for(question, questionnaire)}
+    if question.get("other"):
+        kept.add(OTHER)
+    return [
+        _questionnaire_problem(
+            f"vraag {question_id!r}: antwoordoptie {_option_name(value)} is verwijderd, maar is "
+            f"al gekozen in {_answers(count)}; zet de optie terug of gebruik een nieuwe campagne"
+        )
+        for (answered_id, value), count in sorted(use.options.items())
+        if answered_id == question_id and value not in kept
+    ]
+
+
+def _option_name(value: str) -> str:
+    return "'Andere, namelijk ...'" if value == OTHER else repr(value)
+
+
+def _answer_use(campaign: Campaign, old_questions: dict[str, dict[str, Any]]) -> _AnswerUse:
+    """Count, over the campaign's responses, the answered questions and chosen options."""
+    use = _AnswerUse()
     for answers in db.session.scalars(
         select(Response.answers).where(Response.campaign_id == campaign.id)
     ):
-        counts.update(key for key, value in (answers or {}).items() if value not in (None, "", []))
-    return counts
+        for question_id, value in (answers or {}).items():
+            if value in (None, "", [], {}):
+                continue
+            use.questions[question_id] += 1
+            kind = old_questions.get(question_id, {}).get("type")
+            use.options.update((question_id, v) for v in _chosen_options(kind, value))
+    return use
+
+
+def _chosen_options(kind: str | None, value: Any) -> set[str]:
+    """The option values in one stored answer; an "Andere, namelijk" text counts as ``OTHER``
+    (stored as ``{"other": text}``, see docs/campaign-file.md)."""
+    if kind not in OPTION_TYPES:
+        return set()
+    if kind == "grid":
+        return (
+            {v for v in value.values() if isinstance(v, str)} if isinstance(value, dict) else set()
+        )
+    values = value if isinstance(value, list) else [value]
+    return {OTHER if isinstance(v, dict) else v for v in values if isinstance(v, str | dict)}
 
 
 def _removed_sector_problems(campaign: Campaign, spec: CampaignSpec) -> list[Problem]:
@@ -180,18 +243,25 @@ def _removed_sector_problems(campaign: Campaign, spec: CampaignSpec) -> list[Pro
     for sector in campaign.sectors:
         if sector.code in new_codes:
             continue
-        used = db.session.scalar(
+        key_figures = db.session.scalar(
             select(func.count()).select_from(KeyFigure).where(KeyFigure.sector_id == sector.id)
-        ) + db.session.scalar(
+        )
+        responses = db.session.scalar(
             select(func.count()).select_from(Response).where(Response.sector_id == sector.id)
         )
-        if used:
+        used = [
+            f"{key_figures} {'sleutelfiguur' if key_figures == 1 else 'sleutelfiguren'}"
+            if key_figures
+            else "",
+            _answers(responses) if responses else "",
+        ]
+        if key_figures or responses:
             problems.append(
                 Problem(
                     None,
                     "sectors",
-                    f"sector {sector.code!r} is verwijderd, maar er hangen "
-                    f"nog {used} sleutelfiguren of antwoorden aan",
+                    f"sector {sector.code!r} is verwijderd, maar er hangen nog "
+                    f"{' en '.join(part for part in used if part)} aan",
                 )
             )
     return problems
@@ -199,7 +269,7 @@ def _removed_sector_problems(campaign: Campaign, spec: CampaignSpec) -> list[Pro
 
 def close_campaign(campaign: Campaign, now: datetime | None = None) -> bool:
     """Close the survey by hand now.  Returns False when it was already closed."""
-    now = now or utcnow()
+    now = now or clock.now()
     begin_write()
     if campaign.closed_at is not None and campaign.closed_at <= now:
         db.session.rollback()

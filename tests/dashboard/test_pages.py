@@ -1,5 +1,9 @@
 """The coordinator's campaign list and overview."""
 
+from datetime import UTC, datetime
+
+import pytest
+
 from campaign.contacts.services import save_key_figure
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
 
@@ -11,7 +15,14 @@ def test_campaign_list_has_a_clear_empty_state(client, auth):
     assert "flask campaign load" in page
 
 
-def test_overview_shows_schedule_sectors_targets_and_key_figures(client, auth, example_campaign):
+#: Before the example campaign opens (28 June 2027): its state must not hang on today's date.
+BEFORE_OPENING = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_overview_shows_schedule_sectors_targets_and_key_figures(
+    app, client, auth, example_campaign
+):
+    app.config["CLOCK"] = lambda: BEFORE_OPENING
     save_key_figure(
         example_campaign, name="An Peeters", email="an@example.org", sector_code="welzijn"
     )
@@ -55,3 +66,20 @@ def test_coordinator_logs_in_on_a_phone_without_horizontal_scrolling(
     page.get_by_role("link", name="Eerste hulp bij digitale vragen").click()
     page.get_by_role("heading", name="Respons per sector").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+@pytest.mark.parametrize(
+    ("now", "label"),
+    [
+        (BEFORE_OPENING, "Nog niet open"),
+        (datetime(2027, 7, 1, tzinfo=UTC), "Open"),
+        (datetime(2027, 10, 1, tzinfo=UTC), "Afgesloten"),
+    ],
+)
+def test_campaign_list_shows_the_state_of_the_pinned_clock(
+    app, client, auth, example_campaign, now, label
+):
+    app.config["CLOCK"] = lambda: now
+    auth.login()
+    listing = client.get("/dashboard/").get_data(as_text=True)
+    assert f'<span class="badge badge-{example_campaign.state(now)}">{label}</span>' in listing

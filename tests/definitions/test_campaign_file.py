@@ -1,6 +1,7 @@
 """The campaign file: loading, validation errors that point at the mistake, safe reloads."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -210,10 +211,15 @@ def test_reload_may_remove_an_unused_sector(app, tmp_path):
     assert "sector welzijn verwijderd" in result.changes
 
 
+#: Before the example campaign opens (28 June 2027): its state must not hang on today's date.
+BEFORE_OPENING = datetime(2027, 1, 1, tzinfo=UTC)
+
+
 def test_list_and_stats_commands(app, runner, example_campaign):
+    app.config["CLOCK"] = lambda: BEFORE_OPENING
     listed = runner.invoke(args=["campaign", "list"])
     assert listed.exit_code == 0
-    assert "eerste-hulp-digitale-vragen" in listed.output
+    assert "eerste-hulp-digitale-vragen\tdraft" in listed.output
     stats = runner.invoke(args=["campaign", "stats", "eerste-hulp-digitale-vragen", "--json"])
     assert stats.exit_code == 0, stats.output
     data = json.loads(stats.output)
@@ -221,7 +227,12 @@ def test_list_and_stats_commands(app, runner, example_campaign):
         data
     )
     assert data["state"] == "draft"
-    assert {"code", "name", "target", "completed"} <= set(data["sectors"][0])
+    assert {"code", "name", "target", "completed", "projected", "on_track"} <= set(
+        data["sectors"][0]
+    )
+    assert set(data["funnel"]) == {"invited", "delivered", "opened", "started", "completed"}
+    # before opening nothing is projected, and no target is reached
+    assert (data["sectors"][0]["projected"], data["sectors"][0]["on_track"]) == (0, False)
 
 
 def test_unknown_slug_fails_with_exit_status_1(app, runner):
@@ -232,6 +243,7 @@ def test_unknown_slug_fails_with_exit_status_1(app, runner):
 
 
 def test_close_command_closes_once(app, runner, example_campaign):
+    app.config["CLOCK"] = lambda: BEFORE_OPENING
     first = runner.invoke(args=["campaign", "close", example_campaign.slug])
     assert first.exit_code == 0 and "afgesloten" in first.output
     assert find_campaign(example_campaign.slug).state() == "closed"
