@@ -6,8 +6,8 @@ import click
 
 from campaign.definitions.services import find_campaign
 from campaign.mailing import services
-from campaign.mailing.render import MailError
-from campaign.mailing.sender import SendReport, count_due, send_queued
+from campaign.mailing.render import MailError, plural
+from campaign.mailing.sender import SendReport, count_due, run_sender, send_queued
 
 mail_cli = click.Group("mail", help="Queue and send campaign mail.")
 
@@ -23,8 +23,9 @@ def _print_report(report: SendReport) -> None:
             err=True,
         )
     elif report.deferred:
+        wait = "wacht" if report.deferred == 1 else "wachten"
         click.echo(
-            f"{report.deferred} mail(s) wachten op een nieuwe poging: "
+            f"{plural(report.deferred, 'mail', 'mails')} {wait} op een nieuwe poging: "
             "voer later `flask mail send-queued` uit.",
             err=True,
         )
@@ -50,7 +51,7 @@ def invite_command(slug: str) -> None:
     except MailError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
-        f"{queued.queued} uitnodiging(en) in de wachtrij gezet "
+        f"{plural(queued.queued, 'uitnodiging', 'uitnodigingen')} in de wachtrij gezet "
         f"({queued.already} al eerder, {queued.opted_out} afgemeld)."
     )
     report = _send_with_bar(campaign.id)
@@ -59,9 +60,25 @@ def invite_command(slug: str) -> None:
         raise SystemExit(1)
 
 
+def _print_pass(report: SendReport) -> None:
+    """One line per pass of the watching sender that did something."""
+    if report.sent or report.failed or report.cancelled or report.server_error:
+        _print_report(report)
+
+
 @mail_cli.command("send-queued")
-def send_queued_command() -> None:
-    """Send every queued mail of every campaign (safe to run again at any time)."""
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: send what falls due, look again every few seconds, stop on Ctrl+C/SIGTERM.",
+)
+def send_queued_command(watch: bool) -> None:
+    """Send every due mail of every campaign and exit (safe beside other senders)."""
+    if watch:
+        click.echo("Mails worden verstuurd zodra ze klaarstaan (Ctrl+C stopt).")
+        run_sender(on_report=_print_pass)
+        click.echo("Gestopt.")
+        return
     report = _send_with_bar(None)
     _print_report(report)
     if not report.ok:

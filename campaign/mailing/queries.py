@@ -8,16 +8,18 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.mailing.transport import outbox_dir
+from campaign.mailing.sender import FORGOTTEN_KINDS, count_due
+from campaign.mailing.transport import eml_path, outbox_dir
 from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, Response
 
-#: Names the sender gives .eml files: ``<slug>-<id>-<kind>.eml``.
-EML_NAME = re.compile(r"^[a-z0-9_-]+\.eml$")
+#: Names ``DirectoryTransport`` gives .eml files: ``<message id>.eml``.
+EML_NAME = re.compile(r"^([0-9]{1,18})\.eml$")
 
 
 def status_counts(campaign: Campaign) -> dict[str, int]:
@@ -94,35 +96,51 @@ def _parse(path: Path) -> EmailMessage:
     return message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[return-value]
 
 
+def _listed_messages(campaign: Campaign) -> Any:
+    """Sent messages of ``campaign`` that the .eml list may show: not the forgotten kinds,
+    whose file (if a developer's outbox kept one) holds a respondent's secret link."""
+    return select(Message).where(
+        Message.campaign_id == campaign.id,
+        Message.status == MessageStatus.SENT.value,
+        Message.kind.not_in(FORGOTTEN_KINDS),
+    )
+
+
 def outbox_files(campaign: Campaign, limit: int = 200) -> list[OutboxFile]:
-    """The campaign's .eml files in the outbox folder, newest first."""
+    """The campaign's sent messages that have an .eml file in the outbox folder, newest first."""
     folder = outbox_dir(current_app)
     if not folder.is_dir():
         return []
-    paths = sorted(
-        folder.glob(f"{campaign.slug}-*.eml"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
+    query = _listed_messages(campaign).order_by(Message.sent_at.desc(), Message.id.desc())
     files = []
-    for path in paths[:limit]:
-        message = _parse(path)
-        stat = path.stat()
+    for message in db.session.scalars(query.limit(limit)):
+        path = eml_path(folder, message.id)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue  # sent through a mail server, or the file was cleaned up
         files.append(
             OutboxFile(
                 name=path.name,
                 size=stat.st_size,
                 modified=datetime.fromtimestamp(stat.st_mtime, UTC),
-                subject=str(message["Subject"] or ""),
-                to=str(message["To"] or ""),
+                subject=message.subject,
+                to=(message.headers or {}).get("To", message.recipient_email),
             )
         )
     return files
 
 
 def read_outbox_file(campaign: Campaign, name: str) -> tuple[EmailMessage, str, str] | None:
-    """(message, text body, html body) of one .eml file of the campaign; None if there is none."""
-    if not EML_NAME.match(name) or not name.startswith(f"{campaign.slug}-"):
+    """(message, text body, html body) of one .eml file of the campaign; None when the
+    name is not ``<id>.eml`` of a listed message of this campaign, or there is no file."""
+    match = EML_NAME.match(name)
+    if match is None:
         return None
-    path = outbox_dir(current_app) / name
+    listed = db.session.scalar(_listed_messages(campaign).where(Message.id == int(match[1])))
+    if listed is None:
+        return None
+    path = eml_path(outbox_dir(current_app), listed.id)
     if not path.is_file():
         return None
     message = _parse(path)
@@ -158,4 +176,10 @@ def outbox_overview(campaign: Campaign) -> dict[str, object]:
         "uninvited": count_uninvited(campaign),
         "files": outbox_files(campaign),
         "mail_server": bool(current_app.config.get("MAIL_SERVER")),
+        "due": count_due(campaign.id),
     }
+
+
+def outbox_progress(campaign: Campaign) -> dict[str, int]:
+    """Messages per status and how many are due now: what the mail page polls."""
+    return {**status_counts(campaign), "due": count_due(campaign.id)}

@@ -1,31 +1,45 @@
-"""Sending the outbox so that a crash loses nothing and duplicates at most one mail.
+"""Sending the outbox: a queue that any number of senders work on at once.
 
-Each message is *claimed* (status ``sending``, committed) before the server
-can accept it, and recorded as ``sent`` once the server accepted it, in the
-same statement that claims the next message.  A process killed in between
-leaves that one message in ``sending``; the next run sends it again, with the
-same Message-ID.  Claims are conditional updates, so two senders running at
-once never both claim a queued message.
+A sender *claims* a small batch of due messages in one short write transaction
+(status ``sending``, ``claimed_by`` = the sender's identity, ``lease_until`` =
+now + ``MAIL_LEASE_SECONDS``), sends them over one SMTP connection, and records
+each outcome with an UPDATE that only holds while the claim is still its own
+(``claimed_by = me``).  A message is due when it is queued (and not waiting for
+a retry), or when it is ``sending`` under a lease that ran out: the claim of a
+killed sender, taken over by the next one.  A live lease is never taken over.
 
-The claim's commit runs while the server handles MAIL FROM and the next
-message's bytes are built while it handles RCPT TO, so our bookkeeping
-overlaps with the server's work instead of adding to it.
+A sender killed between the server's 250 and the outcome UPDATE leaves that one
+message ``sending``: it is sent again (with the same Message-ID) once its lease
+ends.  That is the only duplicate a crash can cause.
+
+On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP LOCKED``, so senders
+never wait for each other; on SQLite the transaction starts with ``BEGIN
+IMMEDIATE`` and the database's write lock puts the claims in a row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import secrets
+import signal
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from campaign.database import IMMEDIATE
+from campaign import clock
+from campaign.database import begin_write
 from campaign.extensions import db
+from campaign.failpoints import failpoint
 from campaign.mailing.transport import (
     PermanentError,
     ServerUnavailable,
@@ -34,35 +48,46 @@ from campaign.mailing.transport import (
     build_message,
     transport_for,
 )
-from campaign.models import Campaign, KeyFigure, Message, MessageStatus, utcnow
+from campaign.models import KeyFigure, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
 MESSAGES = Message.__table__
 KEY_FIGURES = KeyFigure.__table__
-#: Statuses the sender picks up: ``sending`` is a claim left behind by a killed sender.
-PENDING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
+QUEUED = MessageStatus.QUEUED.value
 SENDING = MessageStatus.SENDING.value
 SENT = MessageStatus.SENT.value
-BATCH = 200
-#: WAL pages between checkpoints on the sender's SQLite connection (about 40 MB).
-WAL_CHECKPOINT_PAGES = 10_000
-SQLITE_DEFAULT_CHECKPOINT_PAGES = 1_000
+FAILED = MessageStatus.FAILED.value
+CANCELLED = MessageStatus.CANCELLED.value
+#: Kinds of mail whose recipient and bodies are blanked once the mail is done.
+FORGOTTEN_KINDS = ("resume",)
 
 DEFAULTS = {
+    #: Seconds a claim holds; long enough for a whole batch, short enough that a
+    #: killed sender's messages go out soon after.
+    "MAIL_LEASE_SECONDS": 120.0,
+    #: Messages claimed per transaction.
+    "MAIL_BATCH_SIZE": 20,
     #: First retry delay after a transient failure; it doubles with every attempt.
     "MAIL_RETRY_BASE_SECONDS": 5.0,
     #: Attempts before a transiently failing message is given up as failed.
     "MAIL_MAX_ATTEMPTS": 5,
-    #: Longest a run waits for a deferred retry before leaving it to the next run.
+    #: Longest a command waits for a deferred retry before leaving it to a later run.
     "MAIL_RETRY_WAIT_SECONDS": 60.0,
     #: Tries to open the SMTP connection before the run gives up (nothing lost).
     "MAIL_CONNECT_TRIES": 3,
+    #: Seconds between two looks at the outbox in ``run_sender``.
+    "MAIL_POLL_SECONDS": 3.0,
 }
 
 
 def setting(name: str) -> Any:
     return current_app.config.get(name, DEFAULTS[name])
+
+
+def sender_identity() -> str:
+    """``host:pid:random``: unique per sender, and says where a stuck claim came from."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @dataclass
@@ -82,21 +107,28 @@ class SendReport:
         return not (self.failed or self.deferred or self.server_error)
 
 
-def _pending(campaign_id: int | None, moment: datetime) -> Any:
-    due = or_(MESSAGES.c.next_attempt_at.is_(None), MESSAGES.c.next_attempt_at <= moment)
-    condition = and_(MESSAGES.c.status.in_(PENDING), due)
-    if campaign_id is not None:
-        condition = and_(condition, MESSAGES.c.campaign_id == campaign_id)
-    return condition
+def _scope(condition: Any, campaign_id: int | None) -> Any:
+    if campaign_id is None:
+        return condition
+    return and_(condition, MESSAGES.c.campaign_id == campaign_id)
+
+
+def due_condition(moment: datetime, campaign_id: int | None = None) -> Any:
+    """Queued and not waiting for a retry, or ``sending`` under an expired lease."""
+    queued = and_(
+        MESSAGES.c.status == QUEUED,
+        or_(MESSAGES.c.next_attempt_at.is_(None), MESSAGES.c.next_attempt_at <= moment),
+    )
+    abandoned = and_(MESSAGES.c.status == SENDING, MESSAGES.c.lease_until < moment)
+    return _scope(or_(queued, abandoned), campaign_id)
 
 
 def count_due(campaign_id: int | None = None, now: datetime | None = None) -> int:
-    """Messages a run would send now (queued or left in ``sending``, not waiting for a retry)."""
-    query = select(func.count()).select_from(MESSAGES).where(_pending(campaign_id, now or utcnow()))
-    return db.session.scalar(query) or 0
+    """Messages a sender would claim now."""
+    query = select(func.count()).select_from(MESSAGES)
+    return db.session.scalar(query.where(due_condition(now or clock.now(), campaign_id))) or 0
 
 
-#: What sending a row needs (no timestamps to convert, no counters but ``attempts``).
 _SEND_COLUMNS = [
     MESSAGES.c[name]
     for name in (
@@ -108,228 +140,89 @@ _SEND_COLUMNS = [
         "body_text",
         "body_html",
         "headers",
-        "status",
         "attempts",
     )
 ]
 
 
-def _due_query(campaign_id: int | None, after_id: int, moment: datetime) -> Any:
-    return (
-        select(*_SEND_COLUMNS, KEY_FIGURES.c.opted_out_at, Campaign.slug)
+def claim_batch(
+    me: str, moment: datetime, lease: timedelta, limit: int, campaign_id: int | None = None
+) -> list[Any]:
+    """Claim up to ``limit`` due messages for sender ``me`` (committed) and return them.
+
+    ``attempts`` of the returned rows is the count before this claim.
+    """
+    begin_write()  # SQLite: BEGIN IMMEDIATE, so two claims cannot interleave
+    query = (
+        select(*_SEND_COLUMNS, KEY_FIGURES.c.opted_out_at)
         .outerjoin(KEY_FIGURES, KEY_FIGURES.c.id == MESSAGES.c.key_figure_id)
-        .join(Campaign, Campaign.id == MESSAGES.c.campaign_id)
-        .where(_pending(campaign_id, moment), MESSAGES.c.id > after_id)
+        .where(due_condition(moment, campaign_id))
         .order_by(MESSAGES.c.id)
-        .limit(BATCH)
+        .limit(limit)
+        # PostgreSQL: rows another sender is claiming right now are skipped, not waited
+        # for.  SQLite has no row locks and ignores this; its write lock serialises claims.
+        .with_for_update(of=MESSAGES, skip_locked=True)
     )
-
-
-# Built once: they run for every message.
-_MARK_SENT = (
-    update(MESSAGES)
-    .where(MESSAGES.c.id == bindparam("sent_id"))
-    .values(status=SENT, sent_at=bindparam("moment"), last_error=None, next_attempt_at=None)
-)
-_IS_CLAIMED = MESSAGES.c.id == bindparam("claim_id")
-#: One statement that records the previous message as sent and claims the next one: a
-#: single round trip and a single commit per message.  The claim holds only when the
-#: row is still as it was read (no other sender took it), so the RETURNING list tells.
-_SENT_AND_CLAIM = (
-    update(MESSAGES)
-    .where(
-        or_(
-            and_(
-                _IS_CLAIMED,
-                MESSAGES.c.status == bindparam("old_status"),
-                MESSAGES.c.attempts == bindparam("old_attempts"),
-            ),
-            MESSAGES.c.id == bindparam("sent_id"),
+    rows = db.session.execute(query).all()
+    if rows:
+        db.session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id.in_([row.id for row in rows]))
+            .values(
+                status=SENDING,
+                claimed_by=me,
+                lease_until=moment + lease,
+                attempts=MESSAGES.c.attempts + 1,
+            )
         )
+    db.session.commit()
+    failpoint("after_claim_commit")
+    return rows
+
+
+def release(me: str, ids: Sequence[int]) -> None:
+    """Give back claimed messages that were not tried (a stop, an unreachable server)."""
+    if not ids:
+        return
+    begin_write()
+    db.session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.id.in_(list(ids)), MESSAGES.c.claimed_by == me)
+        .where(MESSAGES.c.status == SENDING)
+        .values(status=QUEUED, claimed_by=None, lease_until=None, attempts=MESSAGES.c.attempts - 1)
     )
-    .values(
-        status=case((_IS_CLAIMED, SENDING), else_=SENT),
-        attempts=case((_IS_CLAIMED, MESSAGES.c.attempts + 1), else_=MESSAGES.c.attempts),
-        sent_at=case(
-            (_IS_CLAIMED, MESSAGES.c.sent_at),
-            else_=bindparam("moment", type_=MESSAGES.c.sent_at.type),
-        ),
-        last_error=case((_IS_CLAIMED, MESSAGES.c.last_error), else_=None),
-        next_attempt_at=case((_IS_CLAIMED, MESSAGES.c.next_attempt_at), else_=None),
+    db.session.commit()
+
+
+def _placeholder(row: Any) -> dict[str, Any]:
+    """What replaces the person in a finished mail of a ``FORGOTTEN_KINDS`` kind: the
+    address (unique per row, so the outbox's unique key still holds) and the bodies,
+    which hold a secret link."""
+    return {
+        "recipient_email": f"verwijderd-{row.id}@invalid",
+        "body_text": "",
+        "body_html": "",
+        "headers": {},
+    }
+
+
+def record(me: str, row: Any, *, final: bool, **values: Any) -> bool:
+    """Write the outcome of ``row`` while the claim is still ``me``'s; False when another
+    sender took the message over (then its outcome is that sender's to write)."""
+    if final and row.kind in FORGOTTEN_KINDS:
+        values.update(_placeholder(row))
+    failpoint("before_record")
+    begin_write()
+    result = db.session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.id == row.id, MESSAGES.c.claimed_by == me)
+        .values(lease_until=None, **values)
     )
-    .returning(MESSAGES.c.id)
-)
-
-
-class _Prepared:
-    """A Core statement compiled once for a dialect, run straight on the DBAPI cursor.
-
-    For the one statement that runs for every message: SQLAlchemy's execution layer
-    (events, contexts, result objects) costs about as much as the database work.
-    """
-
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql: str = compiled.string
-        self.defaults: dict[str, Any] = dict(compiled.params)  # literals such as 'sending'
-        self.order: list[str] | None = compiled.positiontup  # None for named paramstyles
-        processors = {
-            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in self.defaults
-        }
-        self.processors = {name: p for name, p in processors.items() if p is not None}
-
-    def params(self, values: dict[str, Any]) -> Any:
-        merged = {**self.defaults, **values}
-        for name, process in self.processors.items():
-            merged[name] = process(merged[name])
-        return [merged[name] for name in self.order] if self.order else merged
-
-
-class Ledger:
-    """The sender's own database connection: every call is one short write transaction.
-
-    On SQLite each starts with ``BEGIN IMMEDIATE`` (as ``begin_write`` does for the
-    ORM session); on PostgreSQL the connection autocommits, so a claim is one round
-    trip.  A message the server accepted is recorded as sent by the statement that
-    claims the next one, so at any moment at most one message is accepted but not
-    recorded: that is the one a crash can duplicate.
-    """
-
-    def __init__(self, engine: Any) -> None:
-        self._sqlite = engine.dialect.name == "sqlite"
-        options: dict[str, Any] = {IMMEDIATE: True}
-        if not self._sqlite:
-            options = {"isolation_level": "AUTOCOMMIT"}
-        self._connection = engine.connect().execution_options(**options)
-        # Each claim appends a few pages to the WAL; SQLite's default checkpoint (every
-        # 1,000 pages, with two fsyncs) would run every ~100 messages.
-        self._checkpoint_pages(WAL_CHECKPOINT_PAGES)
-        self._claim = _Prepared(_SENT_AND_CLAIM, engine.dialect)
-        self._accepted: dict[str, Any] | None = None
-
-    def _run(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
-        with self._connection.begin():
-            if self._accepted is not None:
-                self._connection.execute(_MARK_SENT, self._accepted)
-            result = self._connection.execute(statement, params or {})
-            outcome = result.all() if result.returns_rows else result.rowcount
-        self._accepted = None
-        return outcome
-
-    def read(self, query: Any) -> list[Any]:
-        return self._run(query)
-
-    def write(self, row_id: int, expected: dict[str, Any] | None = None, **values: Any) -> bool:
-        """UPDATE one message (when ``expected`` still holds); False when it did not."""
-        statement = update(MESSAGES).where(MESSAGES.c.id == row_id)
-        for column, value in (expected or {}).items():
-            statement = statement.where(MESSAGES.c[column] == value)
-        return self._run(statement.values(**values)) == 1
-
-    def claim(self, row: Any) -> bool:
-        """Claim ``row`` (unless another sender changed it since it was read), recording
-        the previously accepted message as sent in the same statement."""
-        params = {
-            "claim_id": row.id,
-            "old_status": row.status,
-            "old_attempts": row.attempts,
-            "sent_id": None,
-            "moment": None,
-        }
-        params.update(self._accepted or {})
-        claimed = self._run_prepared(self._claim, params)
-        self._accepted = None
-        return any(claimed_id == row.id for (claimed_id,) in claimed)
-
-    def _run_prepared(self, prepared: _Prepared, values: dict[str, Any]) -> list[Any]:
-        """Run ``prepared`` as a transaction of its own, on the DBAPI connection."""
-        raw = self._connection.connection.dbapi_connection
-        cursor = raw.cursor()
-        try:
-            if self._sqlite:  # PostgreSQL autocommits the one statement
-                cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(prepared.sql, prepared.params(values))
-            rows = cursor.fetchall()
-            if self._sqlite:
-                cursor.execute("COMMIT")
-        except BaseException:
-            if self._sqlite and raw.in_transaction:
-                raw.rollback()
-            raise
-        finally:
-            cursor.close()
-        return rows
-
-    def accepted(self, row_id: int, moment: datetime) -> None:
-        """Remember that the server accepted ``row_id``: recorded with the next statement."""
-        self._accepted = {"sent_id": row_id, "moment": moment}
-
-    def flush(self) -> None:
-        if self._accepted is not None:
-            with self._connection.begin():
-                self._connection.execute(_MARK_SENT, self._accepted)
-            self._accepted = None
-
-    def _checkpoint_pages(self, pages: int) -> None:
-        if self._sqlite:
-            cursor = self._connection.connection.dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-            cursor.close()
-
-    def close(self) -> None:
-        try:
-            self.flush()
-            self._checkpoint_pages(SQLITE_DEFAULT_CHECKPOINT_PAGES)  # back in the pool
-        finally:
-            self._connection.close()
-
-
-class Claim:
-    """The claim of one row, made once, when first asked for.
-
-    The SMTP transport asks right after sending MAIL FROM, so the claim's commit
-    overlaps with the server's work on that command; the final dot is only sent
-    once it holds.  An error before that point claims the row then, so the failed
-    attempt is counted as before.
-    """
-
-    def __init__(self, ledger: Ledger, row: Any) -> None:
-        self._ledger = ledger
-        self._row = row
-        self.held: bool | None = None
-
-    def __call__(self) -> bool:
-        if self.held is None:
-            self.held = self._ledger.claim(self._row)
-        return self.held
-
-
-class Builder:
-    """The MIME bytes of outbox rows: the next row's are built while the server handles
-    the current message's RCPT TO, off the critical path."""
-
-    def __init__(self, now: Callable[[], datetime]) -> None:
-        self._now = now
-        self._next: tuple[int, tuple[str, bytes] | ValueError] | None = None
-
-    def prepare(self, row: Any | None) -> None:
-        if row is None:
-            return
-        try:
-            self._next = (row.id, build_message(row, self._now()))
-        except ValueError as exc:  # reported when the row's turn comes
-            self._next = (row.id, exc)
-
-    def take(self, row: Any) -> tuple[str, bytes]:
-        """Sender and bytes of ``row``; ``ValueError`` for a header that cannot be encoded."""
-        if self._next is None or self._next[0] != row.id:
-            self.prepare(row)
-        assert self._next is not None
-        built, self._next = self._next[1], None
-        if isinstance(built, ValueError):
-            raise built
-        return built
+    db.session.commit()
+    if result.rowcount != 1:
+        log.warning("message %s: claim lost before its outcome was recorded", row.id)
+        return False
+    return True
 
 
 @dataclass
@@ -337,173 +230,254 @@ class _Run:
     """What one ``send_queued`` call works with."""
 
     transport: Transport
-    ledger: Ledger
-    builder: Builder
+    me: str
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
+    rng: random.Random
     report: SendReport
+    stop: threading.Event | None
 
 
-def _fail(ledger: Ledger, row: Any, reason: str, report: SendReport) -> bool:
-    ledger.write(row.id, status=MessageStatus.FAILED.value, last_error=reason)
-    report.failed += 1
-    report.failures.append(f"{row.recipient_email}: {reason}")
+def _stopped(run: _Run) -> bool:
+    return run.stop is not None and run.stop.is_set()
+
+
+def _label(row: Any) -> str:
+    """How a message is named in a report: never the address of a forgotten kind."""
+    return f"mail {row.id} ({row.kind})" if row.kind in FORGOTTEN_KINDS else row.recipient_email
+
+
+def _reason(row: Any, reason: str) -> str:
+    """The server's reason, without the address when that must be forgotten."""
+    if row.kind in FORGOTTEN_KINDS:
+        return reason.replace(row.recipient_email, "<adres>")
+    return reason
+
+
+def _fail(run: _Run, row: Any, reason: str) -> bool:
+    reason = _reason(row, reason)
+    record(run.me, row, final=True, status=FAILED, last_error=reason)
+    run.report.failed += 1
+    run.report.failures.append(f"{_label(row)}: {reason}")
     return True
 
 
-def _defer_or_fail(
-    ledger: Ledger, row: Any, reason: str, moment: datetime, report: SendReport
-) -> bool:
-    attempts = row.attempts + 1
+def retry_delay(attempts: int, rng: random.Random) -> float:
+    """Seconds before try ``attempts + 1``: doubling from ``MAIL_RETRY_BASE_SECONDS``, plus
+    up to half of that at random so that many deferred messages do not retry in step."""
+    delay = min(float(setting("MAIL_RETRY_BASE_SECONDS")) * 2 ** (attempts - 1), 3600.0)
+    return delay + rng.uniform(0, delay / 2)
+
+
+def _defer_or_fail(run: _Run, row: Any, reason: str) -> bool:
+    attempts = row.attempts + 1  # this claim's attempt
     if attempts >= int(setting("MAIL_MAX_ATTEMPTS")):
-        return _fail(ledger, row, f"na {attempts} pogingen: {reason}", report)
-    delay = float(setting("MAIL_RETRY_BASE_SECONDS")) * 2 ** (attempts - 1)
-    ledger.write(
-        row.id,
-        status=MessageStatus.QUEUED.value,
-        last_error=reason,
-        next_attempt_at=moment + timedelta(seconds=min(delay, 3600)),
+        return _fail(run, row, f"na {attempts} pogingen: {reason}")
+    record(
+        run.me,
+        row,
+        final=False,
+        status=QUEUED,
+        claimed_by=None,
+        last_error=_reason(row, reason),
+        next_attempt_at=run.now() + timedelta(seconds=retry_delay(attempts, run.rng)),
     )
     return False
 
 
-def _cancel(ledger: Ledger, row: Any, report: SendReport) -> bool:
-    ledger.write(
-        row.id,
-        {"status": row.status},
-        status=MessageStatus.CANCELLED.value,
-        last_error="niet verstuurd: de ontvanger heeft zich afgemeld",
-    )
-    report.cancelled += 1
+def _cancel(run: _Run, row: Any) -> bool:
+    last_error = "niet verstuurd: de ontvanger heeft zich afgemeld"
+    record(run.me, row, final=True, status=CANCELLED, last_error=last_error)
+    run.report.cancelled += 1
     return True
 
 
-def _deliver(run: _Run, row: Any, next_row: Any | None) -> bool:
-    """Send one outbox row and record the outcome; True when the row is done (sent,
-    failed or cancelled), False when it waits for a retry or another sender has it."""
+def _deliver(run: _Run, row: Any) -> bool:
+    """Send one claimed row and record the outcome; True when the row is done (sent,
+    failed or cancelled), False when it waits for a retry."""
     if row.opted_out_at is not None:
-        return _cancel(run.ledger, row, run.report)
+        return _cancel(run, row)
     try:
-        sender, raw = run.builder.take(row)
+        outgoing = build_message(row, run.now())
     except ValueError as exc:
-        return _fail(run.ledger, row, f"ongeldige mail: {exc}", run.report)
-    claim = Claim(run.ledger, row)
+        return _fail(run, row, f"ongeldige mail: {exc}")
     try:
-        delivered = run.transport.send(
-            sender,
-            row.recipient_email,
-            raw,
-            _filename(row),
-            gate=claim,
-            meanwhile=lambda: run.builder.prepare(next_row),
-        )
+        run.transport.send(outgoing)
     except PermanentError as exc:
         run.transport.reset()
-        return claim() and _fail(run.ledger, row, str(exc), run.report)
+        return _fail(run, row, str(exc))
     except TransientError as exc:
         run.transport.reset()
-        return claim() and _defer_or_fail(run.ledger, row, str(exc), run.now(), run.report)
-    if not delivered:
-        return False  # another sender took it; the transport abandoned the message
-    run.ledger.accepted(row.id, run.now())
+        return _defer_or_fail(run, row, str(exc))
+    failpoint("after_250")
+    record(run.me, row, final=True, status=SENT, sent_at=run.now(), last_error=None)
     run.report.sent += 1
     return True
 
 
-def _filename(row: Any) -> str:
-    return f"{row.slug}-{row.id:06d}-{row.kind}.eml"
-
-
-def _connect(transport: Transport, sleep: Callable[[float], None]) -> None:
+def _connect(run: _Run) -> None:
     """Make sure the transport is connected, retrying with backoff; ``ServerUnavailable``
-    after the last try (before any message was claimed, so nothing is lost)."""
+    after the last try (before anything is claimed, so nothing is lost)."""
     tries = int(setting("MAIL_CONNECT_TRIES"))
     for attempt in range(tries):
         try:
-            transport.ready()
+            run.transport.ready()
             return
         except ServerUnavailable:
             if attempt == tries - 1:
                 raise
-            sleep(float(setting("MAIL_RETRY_BASE_SECONDS")) * 2**attempt)
+            run.sleep(float(setting("MAIL_RETRY_BASE_SECONDS")) * 2**attempt)
 
 
-def _one_pass(run: _Run, campaign_id: int | None, progress: Callable[[int], None] | None) -> None:
-    after = 0
-    while batch := run.ledger.read(_due_query(campaign_id, after, run.now())):
-        for row, next_row in zip(batch, [*batch[1:], None], strict=True):
-            _connect(run.transport, run.sleep)
-            if _deliver(run, row, next_row) and progress is not None:
-                progress(1)
-        after = batch[-1].id
-    run.ledger.flush()
+def _send_batch(run: _Run, batch: list[Any], deadline: datetime, progress: Any) -> None:
+    """Send a claimed batch; what is left when the run stops, the server goes away or
+    the lease runs short is given back untried."""
+    for index, row in enumerate(batch):
+        if _stopped(run) or run.now() >= deadline:
+            release(run.me, [r.id for r in batch[index:]])
+            return
+        try:
+            done = _deliver(run, row)
+        except ServerUnavailable:
+            release(run.me, [r.id for r in batch[index:]])
+            raise
+        if done and progress is not None:
+            progress(1)
+
+
+def _one_pass(run: _Run, campaign_id: int | None, progress: Any) -> None:
+    """Claim and send batches until nothing is due."""
+    lease = timedelta(seconds=float(setting("MAIL_LEASE_SECONDS")))
+    while not _stopped(run):
+        _connect(run)  # before claiming: an unreachable server leaves the outbox as it is
+        claimed_at = run.now()
+        batch = claim_batch(run.me, claimed_at, lease, int(setting("MAIL_BATCH_SIZE")), campaign_id)
+        if not batch:
+            return
+        # Stop starting messages with a quarter of the lease left: one message (and its
+        # SMTP timeouts) must still fit before another sender may take the claim over.
+        _send_batch(run, batch, claimed_at + lease * 0.75, progress)
 
 
 def seconds_to_next_retry(campaign_id: int | None, moment: datetime) -> float | None:
     """Seconds until the earliest deferred message is due; None when none waits."""
-    query = select(func.min(MESSAGES.c.next_attempt_at)).where(
-        MESSAGES.c.status == MessageStatus.QUEUED.value, MESSAGES.c.next_attempt_at.is_not(None)
+    query = select(func.min(Message.next_attempt_at)).where(
+        Message.status == QUEUED, Message.next_attempt_at.is_not(None)
     )
     if campaign_id is not None:
-        query = query.where(MESSAGES.c.campaign_id == campaign_id)
-    earliest = db.session.execute(query).scalar()
+        query = query.where(Message.campaign_id == campaign_id)
+    earliest = db.session.scalar(query)
     db.session.commit()
     if earliest is None:
         return None
-    if earliest.tzinfo is None:  # SQLite through Core: stored naive in UTC
-        earliest = earliest.replace(tzinfo=moment.tzinfo)
     return max((earliest - moment).total_seconds(), 0.0)
+
+
+def _count_queued(campaign_id: int | None) -> int:
+    query = select(func.count()).select_from(MESSAGES)
+    count = db.session.scalar(query.where(_scope(MESSAGES.c.status == QUEUED, campaign_id)))
+    db.session.commit()
+    return count or 0
 
 
 def send_queued(
     campaign_id: int | None = None,
     *,
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] = clock.now,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+    wait_for_retries: bool = True,
+    rng: random.Random | None = None,
 ) -> SendReport:
-    """Send every due message in the outbox (of one campaign, or of all).
+    """Send every due message in the outbox (of one campaign, or of all) and return.
 
-    Retries transient failures with exponential backoff, waiting for a retry
-    when it is due within ``MAIL_RETRY_WAIT_SECONDS``; later ones stay queued
-    for the next run.  ``progress(1)`` is called for each message that is done.
+    Transient failures are retried with backoff; with ``wait_for_retries`` a retry
+    due within ``MAIL_RETRY_WAIT_SECONDS`` is waited for, later ones stay queued
+    for the next run.  ``progress(1)`` is called for each message that is done;
+    ``stop`` ends the run after the message in hand.  Runs in an app context.
     """
     report = SendReport()
     db.session.commit()  # no read transaction of ours stays open while we write
-    transport = transport_for(current_app)
-    ledger = Ledger(db.engine)
-    run = _Run(transport, ledger, Builder(now), now, sleep, report)
+    run = _Run(
+        transport_for(current_app),
+        sender_identity(),
+        now,
+        sleep,
+        rng or random.Random(),
+        report,
+        stop,
+    )
     try:
-        while True:
-            _one_pass(run, campaign_id, progress)
-            wait = seconds_to_next_retry(campaign_id, now())
-            if wait is None or wait > float(setting("MAIL_RETRY_WAIT_SECONDS")):
-                break
-            transport.close()  # do not hold an idle connection while waiting
-            sleep(wait)
+        _passes(run, campaign_id, progress, wait_for_retries)
     except ServerUnavailable as exc:
         report.server_error = str(exc)
     finally:
-        ledger.close()
-        transport.close()
-    report.deferred = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(MESSAGES)
-            .where(
-                MESSAGES.c.status.in_(PENDING),
-                *([MESSAGES.c.campaign_id == campaign_id] if campaign_id is not None else []),
-            )
-        )
-        or 0
-    )
-    db.session.commit()
+        run.transport.close()
+    report.deferred = _count_queued(campaign_id)
+    _log_report(report)
+    return report
+
+
+def _passes(run: _Run, campaign_id: int | None, progress: Any, wait_for_retries: bool) -> None:
+    while True:
+        _one_pass(run, campaign_id, progress)
+        if _stopped(run) or not wait_for_retries:
+            return
+        wait = seconds_to_next_retry(campaign_id, run.now())
+        if wait is None or wait > float(setting("MAIL_RETRY_WAIT_SECONDS")):
+            return
+        run.transport.close()  # do not hold an idle connection while waiting
+        run.sleep(wait)
+
+
+def _log_report(report: SendReport) -> None:
+    if not (report.sent or report.failed or report.cancelled or report.server_error):
+        return
     log.info(
         "outbox run: %s sent, %s failed, %s cancelled, %s still queued%s",
         report.sent,
         report.failed,
         report.cancelled,
         report.deferred,
-        f", server unavailable: {report.server_error}" if report.server_error else "",
+        ", mail server unavailable" if report.server_error else "",
     )
-    return report
+
+
+def run_sender(
+    *,
+    now: Callable[[], datetime] = clock.now,
+    stop: threading.Event | None = None,
+    on_report: Callable[[SendReport], None] | None = None,
+) -> None:
+    """Send what is due, look again every ``MAIL_POLL_SECONDS``, until SIGTERM or SIGINT
+    (or ``stop``): the message in hand is finished, the rest of its batch given back."""
+    stop = stop or threading.Event()
+    previous = _stop_on_signals(stop)
+    poll = float(setting("MAIL_POLL_SECONDS"))
+    log.info("mail sender started (polling every %s s)", poll)
+    try:
+        while not stop.is_set():
+            try:
+                report = send_queued(now=now, sleep=stop.wait, stop=stop, wait_for_retries=False)
+            except SQLAlchemyError as exc:  # e.g. the database is restarting: try again later
+                db.session.rollback()
+                log.warning("outbox pass failed: %s; trying again", type(exc).__name__)
+            else:
+                if on_report is not None:
+                    on_report(report)
+            stop.wait(poll)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    log.info("mail sender stopped")
+
+
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    """Make SIGTERM and SIGINT set ``stop``; the handlers they had (to restore)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # only the main thread may install signal handlers
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
+    return previous

@@ -10,14 +10,14 @@ from __future__ import annotations
 import io
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import segno
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,7 +36,6 @@ from campaign.mailing.render import (
     sender_for,
     subject_for,
 )
-from campaign.mailing.sender import SendReport, send_queued
 from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, utcnow
 from campaign.tokens import KEY_FIGURE_PAGE, UNSUBSCRIBE, InvalidToken, make_token, read_token
 from campaign.urls import public_url
@@ -296,7 +295,7 @@ def queue_test_mail(
     begin_write()
     _insert_ignoring_duplicates(rows, now or utcnow())
     db.session.commit()
-    log.info("campaign %s: test mail queued for %s", campaign.slug, to_email)
+    log.info("campaign %s: test mail queued (round %s)", campaign.slug, rows[0]["round"])
     return QueueResult(queued=len(rows))
 
 
@@ -332,38 +331,67 @@ def set_subscription(token: str, subscribed: bool, now: datetime | None = None) 
 # --- what the views and commands call ------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    """What queueing and sending did, for a flash message or the command line."""
-
-    queue: QueueResult
-    send: SendReport
-
-
-def invite_and_send(campaign: Campaign, progress: Callable[[int], None] | None = None) -> Outcome:
-    """Queue the invitations that are missing, then send the campaign's outbox.
-
-    Safe to run twice: a key figure who has an invitation in the outbox gets no second one.
-    """
-    queued = queue_invitations(campaign)
-    return Outcome(queued, send_queued(campaign.id, progress=progress))
-
-
-def send_campaign_outbox(campaign: Campaign) -> SendReport:
-    """Send what is queued for ``campaign`` (retries included)."""
-    return send_queued(campaign.id)
-
-
-def send_test_mail(campaign: Campaign, key_figure_id: int, to_email: str) -> Outcome:
-    """Render the invitation for one key figure, send it to ``to_email`` through the outbox.
+def queue_test_mail_for(campaign: Campaign, key_figure_id: int, to_email: str) -> QueueResult:
+    """Queue the invitation of one key figure, addressed to ``to_email``; the sender
+    sends it in the background.
 
     Raises ``MailError`` when the key figure is not one of the campaign's.
     """
     key_figure = db.session.get(KeyFigure, key_figure_id)
     if key_figure is None or key_figure.campaign_id != campaign.id:
         raise MailError("Kies een sleutelfiguur van deze campagne.")
-    queued = queue_test_mail(campaign, key_figure, to_email)
-    return Outcome(queued, send_queued(campaign.id))
+    return queue_test_mail(campaign, key_figure, to_email)
+
+
+def retry_now(campaign: Campaign) -> int:
+    """Make the campaign's queued mails due now (also those waiting for a retry); the
+    number of queued mails.  The background sender picks them up on its next look."""
+    begin_write()
+    db.session.execute(
+        update(Message)
+        .where(Message.campaign_id == campaign.id, Message.status == MessageStatus.QUEUED.value)
+        .values(next_attempt_at=None)
+    )
+    queued = db.session.scalar(
+        select(func.count()).where(
+            Message.campaign_id == campaign.id, Message.status == MessageStatus.QUEUED.value
+        )
+    )
+    db.session.commit()
+    log.info("campaign %s: %s queued mails made due now", campaign.slug, queued)
+    return queued or 0
+
+
+def queue_personal_mail(
+    campaign: Campaign, kind: str, email: str, subject: str, text: str, now: datetime | None = None
+) -> None:
+    """Queue one plain-text mail to someone who is not a key figure (a respondent's
+    resume link) and return at once.
+
+    Every call is a mail of its own (a random ``round``), and once it is sent or
+    given up the sender replaces the address and the body (see ``sender.FORGOTTEN_KINDS``).
+    Raises ``MailError`` for an address that cannot be put in a header or a missing sender.
+    """
+    sender = sender_for(campaign, current_app.config.get("MAIL_DEFAULT_SENDER"))
+    headers = _headers(campaign, sender, Recipient(email=email), kind)
+    begin_write()
+    db.session.add(
+        Message(
+            campaign_id=campaign.id,
+            kind=kind,
+            round=1 + secrets.randbelow(2**31 - 2),
+            recipient_email=email,
+            message_id=new_message_id(sender, kind),
+            subject=one_line(subject),
+            body_text=text,
+            body_html="",
+            headers=headers,
+            status=MessageStatus.QUEUED.value,
+            attempts=0,
+            created_at=now or utcnow(),
+        )
+    )
+    db.session.commit()
 
 
 def preview_for(campaign: Campaign, kind: str, key_figure_id: int | None) -> tuple[Any, KeyFigure]:

@@ -1,36 +1,39 @@
 """Where mail goes: an SMTP relay over one reused connection, or ``.eml`` files.
 
-Both transports raise ``TransientError`` (try again later: SMTP 4xx, a
-dropped or refused connection, a timeout) or ``PermanentError`` (SMTP 5xx:
-the server's reason is kept), so the sender needs to know nothing else.
+Messages are standard-library ``EmailMessage`` objects built from a stored
+outbox row.  Both transports raise ``TransientError`` (try again later: SMTP
+4xx, a dropped or refused connection, a timeout) or ``PermanentError`` (SMTP
+5xx: the server's reason is kept), so the sender needs to know nothing else.
 """
 
 from __future__ import annotations
 
-import binascii
+import email.policy
 import logging
 import os
-import re
-import secrets
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from email.header import Header
-from email.utils import format_datetime, formataddr, getaddresses, parseaddr
-from functools import lru_cache
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask
 
-from campaign.mailing.render import one_line
+from campaign.failpoints import failpoint
 
 log = logging.getLogger(__name__)
 
 #: Seconds an SMTP connect or reply may take before it counts as a transient failure.
 DEFAULT_SMTP_TIMEOUT = 30
+
+#: SMTP line endings and encoding; lines up to RFC 5322's hard limit of 998 characters,
+#: because folding at 78 turns a long List-Unsubscribe URL (which has no space to fold
+#: at) into encoded words that mail clients do not recognise as a URL.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class TransientError(Exception):
@@ -45,96 +48,46 @@ class ServerUnavailable(Exception):
     """No connection to the mail server could be opened; nothing was sent."""
 
 
-_HEADER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-_ADDRESS_HEADERS = {"From", "To", "Reply-To", "Cc"}
-CRLF = b"\r\n"
+@dataclass(frozen=True)
+class Outgoing:
+    """One message ready to go: the envelope and the message itself."""
+
+    #: The outbox row's id (names the ``.eml`` file).
+    row_id: int
+    sender: str
+    recipient: str
+    message: EmailMessage
 
 
-def _encode_header(name: str, value: str) -> str:
-    """One header value, ASCII-only and without line breaks of its own (RFC 2047 words)."""
-    value = one_line(value)
-    if value.isascii() and (
-        name in _ADDRESS_HEADERS or len(name) + len(value) < 76 or " " not in value
-    ):
-        # Stored address headers were formatted (and quoted) at queue time; a long value
-        # without spaces (a URL) cannot be folded and stays on one line (limit 998).
-        return value
-    return _encode_special(name, value)
+def build_message(row: Any, moment: datetime) -> Outgoing:
+    """The message of an outbox row: its stored headers and Message-ID, ``Date`` set to
+    ``moment``, the text body and (when there is one) the HTML alternative.
 
-
-@lru_cache(maxsize=512)
-def _encode_special(name: str, value: str) -> str:
-    """Encoded words for non-ASCII text, folding for long lines; cached because the
-    From, Reply-To and Subject headers repeat in every mail of a batch."""
-    if name in _ADDRESS_HEADERS:
-        pairs = getaddresses([value])
-        if not pairs or not all("@" in address for _name, address in pairs):
-            raise ValueError(f"ongeldig adres in {name}: {value!r}")
-        return ", ".join(formataddr(pair, charset="utf-8") for pair in pairs)
-    if value.isascii() and len(name) + len(value) < 76:
-        return value
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    return Header(value, charset, header_name=name).encode(linesep="\r\n")
-
-
-def _part(content_type: str, text: str) -> bytes:
-    body = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
-    head = f'Content-Type: {content_type}; charset="utf-8"\r\n'
-    head += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    return head.encode("ascii") + body.replace(b"\n", CRLF)
-
-
-def build_message(row: Any, moment: datetime) -> tuple[str, bytes]:
-    """The envelope sender and the raw bytes of an outbox row: stored headers, the
-    stored Message-ID, text and HTML alternatives (quoted-printable UTF-8).
-
-    Built by hand rather than with ``email.message.EmailMessage``, which costs
-    about 2 ms a message; tests parse the result with the stdlib parser.
-    Raises ``ValueError`` for a header that cannot be encoded.
+    Raises ``ValueError`` for a header the email package refuses (a line break in a
+    value, a malformed address): such a row can never be sent.
     """
-    headers = dict(row.headers or {})
-    headers.update(
-        {
-            "Subject": row.subject,
-            "Date": format_datetime(moment),
-            "Message-ID": row.message_id,
-            "MIME-Version": "1.0",
-        }
-    )
-    lines = []
-    for name, value in headers.items():
-        if not _HEADER_NAME.match(name):
-            raise ValueError(f"ongeldige header {name!r}")
-        lines.append(f"{name}: {_encode_header(name, value)}")
-    # "=_" never occurs in quoted-printable text, so the boundary cannot clash.
-    boundary = f"=_{secrets.token_hex(12)}"
-    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
-    mark = f"--{boundary}\r\n".encode("ascii")
-    raw = b"".join(
-        [
-            head,
-            mark,
-            _part("text/plain", row.body_text),
-            CRLF,
-            mark,
-            _part("text/html", row.body_html),
-            CRLF,
-            f"--{boundary}--\r\n".encode("ascii"),
-        ]
-    )
-    return _envelope_sender(headers.get("From", "")), raw
-
-
-@lru_cache(maxsize=64)
-def _envelope_sender(from_header: str) -> str:
-    """The address of a From header; cached because every mail of a batch has the same."""
-    return parseaddr(from_header)[1]
+    message = EmailMessage(policy=POLICY)
+    for name, value in (row.headers or {}).items():
+        message[name] = value
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(moment)
+    message["Message-ID"] = row.message_id
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    sender = parseaddr(str(message["From"] or ""))[1]
+    if not sender:
+        raise ValueError("geen afzender (From)")
+    return Outgoing(row.id, sender, row.recipient_email, message)
 
 
 def _reply_text(code: int, reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     return f"{code} {' '.join(text.split())}"
+
+
+def _by_code(code: int, text: str) -> Exception:
+    return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 
 
 def classify(error: Exception) -> Exception:
@@ -149,29 +102,30 @@ def classify(error: Exception) -> Exception:
     return TransientError(f"{type(error).__name__}: {error}")
 
 
-def _by_code(code: int, text: str) -> Exception:
-    return PermanentError(text) if 500 <= code < 600 else TransientError(text)
-
-
-#: Called before the message is committed to the server; False abandons it.
-Gate = Callable[[], bool] | None
-#: Work to do while the server handles a command, before its reply is read.
-Meanwhile = Callable[[], None] | None
-
-
 class Transport(Protocol):
     def ready(self) -> None: ...
-    def send(
-        self,
-        sender: str,
-        recipient: str,
-        raw: bytes,
-        filename: str,
-        gate: Gate = None,
-        meanwhile: Meanwhile = None,
-    ) -> bool: ...
+    def send(self, outgoing: Outgoing) -> None: ...
     def reset(self) -> None: ...
     def close(self) -> None: ...
+
+
+class _DataFailpoint:
+    """smtplib's client with the crash tests' ``after_data`` point: right after the
+    server accepted DATA (354), before the content and its final dot are sent."""
+
+    def getreply(self) -> tuple[int, bytes]:
+        code, reply = super().getreply()  # type: ignore[misc]
+        if code == 354:
+            failpoint("after_data")
+        return code, reply
+
+
+class _SMTP(_DataFailpoint, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DataFailpoint, smtplib.SMTP_SSL):
+    pass
 
 
 class SMTPTransport:
@@ -197,11 +151,11 @@ class SMTPTransport:
         try:
             if self.use_ssl:
                 context = ssl.create_default_context()
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                connection: smtplib.SMTP = _SMTPSSL(
                     self.server, self.port, timeout=self.timeout, context=context
                 )
             else:
-                connection = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+                connection = _SMTP(self.server, self.port, timeout=self.timeout)
             if self.use_tls:
                 connection.starttls(context=ssl.create_default_context())
             if self.username and self.password:
@@ -219,73 +173,16 @@ class SMTPTransport:
         if self.connection is None:
             self.open()
 
-    def send(
-        self,
-        sender: str,
-        recipient: str,
-        raw: bytes,
-        filename: str,
-        gate: Gate = None,
-        meanwhile: Meanwhile = None,
-    ) -> bool:
-        """One SMTP transaction; False when ``gate()`` said no (nothing was sent).
-
-        Our own work runs while the server works on a command, instead of after it:
-        ``gate()`` (the claim's commit) while it handles MAIL FROM, so the message
-        is only sent once the claim holds; ``meanwhile()`` while it handles RCPT TO.
-        """
+    def send(self, outgoing: Outgoing) -> None:
+        """One SMTP transaction; returns once the server replied 250 to the content."""
         self.ready()
         assert self.connection is not None
         try:
-            if not self._envelope(sender, recipient, gate, meanwhile):
-                self.reset()
-                return False
-            # Dot-stuffed content and the final dot in one write, as smtplib.sendmail does.
-            payload = smtplib._quote_periods(raw)  # type: ignore[attr-defined]
-            payload = payload if payload.endswith(CRLF) else payload + CRLF
-            self.connection.send(payload + b"." + CRLF)
-            code, reply = self.connection.getreply()
+            self.connection.sendmail(
+                outgoing.sender, [outgoing.recipient], outgoing.message.as_bytes()
+            )
         except (OSError, smtplib.SMTPException) as exc:
             raise classify(exc) from exc
-        if code != 250:
-            raise _by_code(code, _reply_text(code, reply))
-        return True
-
-    def _envelope(self, sender: str, recipient: str, gate: Gate, meanwhile: Meanwhile) -> bool:
-        """MAIL, RCPT and DATA; False (after reading the MAIL reply) when the gate said no."""
-        assert self.connection is not None
-        connection = self.connection
-        connection.ehlo_or_helo_if_needed()
-        connection.putcmd("mail", f"from:{smtplib.quoteaddr(sender)}")
-        go = self._gate(gate)
-        code, reply = connection.getreply()
-        if not go:
-            return False
-        if code != 250:
-            raise smtplib.SMTPSenderRefused(code, reply, sender)
-        connection.putcmd("rcpt", f"to:{smtplib.quoteaddr(recipient)}")
-        if meanwhile is not None:
-            meanwhile()
-        code, reply = connection.getreply()
-        if code not in (250, 251):
-            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-        connection.putcmd("data")
-        code, reply = connection.getreply()
-        if code != 354:
-            raise smtplib.SMTPDataError(code, reply)
-        return True
-
-    def _gate(self, gate: Gate) -> bool:
-        try:
-            return gate() if gate is not None else True
-        except BaseException:
-            self._drop()  # a command is outstanding: only closing leaves a clean state
-            raise
-
-    def _drop(self) -> None:
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            connection.close()
 
     def reset(self) -> None:
         """Make the connection clean after an error: RSET, else reconnect on next use."""
@@ -307,7 +204,7 @@ class SMTPTransport:
 
 
 class DirectoryTransport:
-    """Writes each message as ``<directory>/<filename>`` (the default without MAIL_SERVER)."""
+    """Writes each message as ``<directory>/<row id>.eml`` (the default without MAIL_SERVER)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -315,34 +212,26 @@ class DirectoryTransport:
     def ready(self) -> None:
         pass
 
-    def send(
-        self,
-        sender: str,
-        recipient: str,
-        raw: bytes,
-        filename: str,
-        gate: Gate = None,
-        meanwhile: Meanwhile = None,
-    ) -> bool:
-        if gate is not None and not gate():
-            return False
+    def send(self, outgoing: Outgoing) -> None:
+        target = eml_path(self.directory, outgoing.row_id)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            target = self.directory / filename
             partial = target.with_suffix(".part")
-            partial.write_bytes(raw)
+            partial.write_bytes(outgoing.message.as_bytes())
             os.replace(partial, target)  # a reader never sees half a file
         except OSError as exc:
-            raise TransientError(f"kan {filename} niet schrijven: {exc}") from exc
-        if meanwhile is not None:
-            meanwhile()
-        return True
+            raise TransientError(f"kan {target.name} niet schrijven: {exc}") from exc
 
     def reset(self) -> None:
         pass
 
     def close(self) -> None:
         pass
+
+
+def eml_path(directory: Path, row_id: int) -> Path:
+    """Where ``DirectoryTransport`` writes the message of outbox row ``row_id``."""
+    return directory / f"{int(row_id)}.eml"
 
 
 def outbox_dir(app: Flask) -> Path:

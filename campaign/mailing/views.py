@@ -6,7 +6,17 @@ everything under ``/dashboard/<slug>/mails/`` needs a logged-in coordinator.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -15,8 +25,7 @@ from campaign.definitions.services import campaign_or_404
 from campaign.errors import render_error
 from campaign.extensions import csrf
 from campaign.mailing import queries, services
-from campaign.mailing.render import KINDS, MailError
-from campaign.mailing.sender import SendReport
+from campaign.mailing.render import KINDS, MailError, plural
 from campaign.tokens import UNSUBSCRIBE, InvalidToken
 
 bp = Blueprint("mailing", __name__)
@@ -28,6 +37,7 @@ KIND_LABELS = {
     "reminder": "Herinnering",
     "winner": "Winnaar",
     "test": "Testmail",
+    "resume": "Link om verder te gaan",
 }
 STATUS_LABELS = {
     "queued": "In de wachtrij",
@@ -47,22 +57,7 @@ def mail_labels() -> dict:
     return {"kind_label": KIND_LABELS.get, "status_label": STATUS_LABELS.get}
 
 
-def report_flashes(report: SendReport) -> None:
-    """Flash the result of a send run in Dutch."""
-    if report.server_error:
-        flash(
-            "De mailserver is niet bereikbaar; er ging niets verloren, de mails blijven in "
-            f"de wachtrij. ({report.server_error})",
-            "error",
-        )
-    if report.sent or report.ok:
-        flash(f"{report.sent} mail(s) verstuurd.", "success")
-    if report.failed:
-        flash(f"{report.failed} mail(s) mislukt: zie de lijst hieronder.", "error")
-    if report.cancelled:
-        flash(f"{report.cancelled} mail(s) niet verstuurd: de ontvanger meldde zich af.", "info")
-    if report.deferred and not report.server_error:
-        flash(f"{report.deferred} mail(s) wachten op een nieuwe poging.", "warning")
+IN_BACKGROUND = "Het versturen gebeurt op de achtergrond; de tellers hieronder volgen mee."
 
 
 # --- dashboard ----------------------------------------------------------------------------
@@ -77,29 +72,42 @@ def outbox(slug: str) -> str:
     )
 
 
+@bp.get("/dashboard/<slug>/mails/status.json")
+@login_required
+def outbox_status(slug: str) -> Response:
+    """The mail page's counters, polled by the page while mails are going out."""
+    return jsonify(queries.outbox_progress(campaign_or_404(slug)))
+
+
 @bp.post("/dashboard/<slug>/mails/uitnodigen")
 @login_required
 def invite(slug: str) -> BaseResponse:
     campaign = campaign_or_404(slug)
     try:
-        outcome = services.invite_and_send(campaign)
+        queued = services.queue_invitations(campaign)
     except MailError as exc:
         flash(str(exc), "error")
         return redirect(url_for("mailing.outbox", slug=slug))
-    queued = outcome.queue
     if queued.queued:
-        flash(f"{queued.queued} uitnodiging(en) in de wachtrij gezet.", "info")
+        count = plural(queued.queued, "uitnodiging", "uitnodigingen")
+        flash(f"{count} in de wachtrij gezet. {IN_BACKGROUND}", "success")
     else:
         flash("Iedereen is al uitgenodigd: er werd geen nieuwe uitnodiging aangemaakt.", "info")
-    report_flashes(outcome.send)
     return redirect(url_for("mailing.outbox", slug=slug))
 
 
 @bp.post("/dashboard/<slug>/mails/versturen")
 @login_required
 def send(slug: str) -> BaseResponse:
-    campaign = campaign_or_404(slug)
-    report_flashes(services.send_campaign_outbox(campaign))
+    queued = services.retry_now(campaign_or_404(slug))
+    if queued:
+        verb = "wordt" if queued == 1 else "worden"
+        flash(
+            f"{plural(queued, 'mail', 'mails')} {verb} nu opnieuw geprobeerd. {IN_BACKGROUND}",
+            "info",
+        )
+    else:
+        flash("Er staan geen mails in de wachtrij.", "info")
     return redirect(url_for("mailing.outbox", slug=slug))
 
 
@@ -109,14 +117,15 @@ def test_mail(slug: str) -> BaseResponse:
     campaign = campaign_or_404(slug)
     key_figure_id = request.form.get("sleutelfiguur", type=int)
     try:
-        outcome = services.send_test_mail(campaign, key_figure_id or 0, current_user.email)
+        services.queue_test_mail_for(campaign, key_figure_id or 0, current_user.email)
     except MailError as exc:
         flash(str(exc), "error")
         return redirect(url_for("mailing.outbox", slug=slug))
-    if outcome.send.sent:
-        flash(f"Testmail verstuurd naar {current_user.email}.", "success")
-    else:
-        report_flashes(outcome.send)
+    flash(
+        f"Testmail naar {current_user.email} in de wachtrij gezet; "
+        "hij wordt op de achtergrond verstuurd.",
+        "success",
+    )
     return redirect(url_for("mailing.outbox", slug=slug))
 
 

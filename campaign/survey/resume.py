@@ -1,22 +1,22 @@
 """Resume links: continue a response on another device, and mail the link on request.
 
-The address a resume link is mailed to is used once to send and then
-forgotten: not stored in the database, not put in the outbox table, not
-logged.  With no ``MAIL_SERVER`` the mail is written as an ``.eml`` file to
-the outbox folder, as every mail of the tool is in a first run.
+The mail goes through the outbox like every mail of the tool: the request
+only queues it.  The address and the body (the resume URL is a secret) stay in
+the outbox row only until the background sender is done with it; the same
+UPDATE that records the outcome replaces them (``sender.FORGOTTEN_KINDS``).
+They are never logged, and the dashboard never lists the mail's ``.eml`` file.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-from pathlib import Path
 
-from flask import current_app, render_template
-from flask_mail import Message
+from flask import render_template
 
 from campaign.auth.services import normalise_email
-from campaign.extensions import db, mail
+from campaign.extensions import db
+from campaign.mailing.render import MailError
+from campaign.mailing.services import queue_personal_mail
 from campaign.models import Campaign, Response
 from campaign.survey.draw import MAX_EMAIL_LENGTH
 from campaign.tokens import RESUME, InvalidToken, make_token, read_token
@@ -56,9 +56,10 @@ def response_from_token(campaign: Campaign, token: str) -> Response:
 
 
 def mail_resume_link(campaign: Campaign, email: str, url: str) -> None:
-    """Send ``url`` to ``email`` right away, then forget the address.
+    """Queue a mail with ``url`` to ``email`` and return at once (the background
+    sender sends it, then forgets the address).
 
-    Raises ``ResumeError`` for an invalid address or when the mail cannot be sent.
+    Raises ``ResumeError`` for an invalid address or when no mail can be queued.
     """
     if len(email.strip()) > MAX_EMAIL_LENGTH:
         raise ResumeError("Dit e-mailadres is te lang.")
@@ -66,32 +67,14 @@ def mail_resume_link(campaign: Campaign, email: str, url: str) -> None:
         address = normalise_email(email)
     except ValueError as exc:
         raise ResumeError("Vul een geldig e-mailadres in, bv. naam@organisatie.be.") from exc
-    settings = campaign.mail_settings or {}
-    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or settings.get("sender_email")
-    message = Message(
-        subject=f"Je link om verder te gaan: {campaign.title}",
-        sender=(settings.get("sender_name", campaign.title), sender) if sender else None,
-        recipients=[address],
-        body=render_template("survey/resume_mail.txt", campaign=campaign, url=url),
-        reply_to=settings.get("reply_to"),
-    )
+    text = render_template("survey/resume_mail.txt", campaign=campaign, url=url)
     try:
-        _deliver(message)
-    except OSError as exc:
-        log.warning("resume link could not be mailed: %s", type(exc).__name__)
+        queue_personal_mail(
+            campaign, "resume", address, f"Je link om verder te gaan: {campaign.title}", text
+        )
+    except MailError as exc:
+        log.warning("resume mail of campaign %s could not be queued", campaign.slug)
         raise ResumeError(
-            "De mail kon nu niet verstuurd worden. Kopieer de link hierboven of probeer het later opnieuw."
+            "De mail kan nu niet verstuurd worden. Kopieer de link hierboven of probeer het later opnieuw."
         ) from exc
-    log.info("resume link mailed for campaign %s (address not kept)", campaign.slug)
-
-
-def _deliver(message: Message) -> None:
-    if current_app.config.get("MAIL_SERVER"):
-        mail.send(message)
-        return
-    folder = Path(
-        current_app.config.get("OUTBOX_DIR") or Path(current_app.instance_path) / "outbox"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"resume-{secrets.token_hex(8)}.eml"
-    path.write_bytes(message.as_bytes())
+    log.info("resume mail queued for campaign %s", campaign.slug)

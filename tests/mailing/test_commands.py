@@ -12,11 +12,11 @@ def test_invite_sends_once_and_a_second_run_sends_nothing(
     add_key_figures(3)
     first = runner.invoke(args=["mail", "invite", example_campaign.slug])
     assert first.exit_code == 0, first.output
-    assert "3 uitnodiging(en) in de wachtrij gezet" in first.output
+    assert "3 uitnodigingen in de wachtrij gezet" in first.output
     assert "3 verstuurd, 0 mislukt" in first.output
     second = runner.invoke(args=["mail", "invite", example_campaign.slug])
     assert second.exit_code == 0
-    assert "0 uitnodiging(en) in de wachtrij gezet (3 al eerder, 0 afgemeld)" in second.output
+    assert "0 uitnodigingen in de wachtrij gezet (3 al eerder, 0 afgemeld)" in second.output
     assert "0 verstuurd" in second.output
     assert len(sink.messages) == 3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from campaign.contacts.services import save_key_figure
+from campaign.mailing.sender import send_queued
 from tests.conftest import COORDINATOR_EMAIL
 
 
@@ -16,7 +17,7 @@ def test_mail_pages_need_a_login(client, example_campaign):
     assert client.post(mails_url(example_campaign) + "uitnodigen").status_code == 302
 
 
-def test_invite_button_sends_and_a_second_click_sends_nothing(
+def test_invite_button_only_queues_and_the_sender_sends_once(
     client, auth, smtp_server, example_campaign, add_key_figures
 ):
     sink, _port = smtp_server
@@ -26,13 +27,27 @@ def test_invite_button_sends_and_a_second_click_sends_nothing(
     assert "Uitnodigingen versturen (3)" in page
     first = client.post(mails_url(example_campaign) + "uitnodigen", follow_redirects=True)
     html = first.get_data(as_text=True)
-    assert "3 uitnodiging(en) in de wachtrij gezet." in html and "3 mail(s) verstuurd." in html
+    assert "3 uitnodigingen in de wachtrij gezet." in html
+    assert "op de achtergrond" in html
+    assert sink.messages == []  # the request sent nothing
+    assert 'data-poll="/dashboard/' in html  # the counters follow the background sender
+    status = client.get(mails_url(example_campaign) + "status.json").get_json()
+    assert (status["queued"], status["due"], status["sent"]) == (3, 3, 0)
+    assert send_queued().sent == 3
     second = client.post(mails_url(example_campaign) + "uitnodigen", follow_redirects=True)
-    assert "Iedereen is al uitgenodigd" in second.get_data(as_text=True)
+    html = second.get_data(as_text=True)
+    assert "Iedereen is al uitgenodigd" in html
+    assert '<span class="value" data-status="sent">3</span>' in html
+    assert "data-poll" not in html  # nothing left to follow
+    assert send_queued().sent == 0
     assert len(sink.messages) == 3
-    assert '<span class="value">3</span><span class="label">verstuurd' in second.get_data(
-        as_text=True
-    )
+
+
+def test_one_invitation_is_counted_in_the_singular(client, auth, example_campaign):
+    auth.login()
+    save_key_figure(example_campaign, name="A", email="a@example.org")
+    html = client.post(mails_url(example_campaign) + "uitnodigen", follow_redirects=True).text
+    assert "1 uitnodiging in de wachtrij gezet." in html
 
 
 def test_failures_are_listed_with_the_server_reason(
@@ -44,11 +59,28 @@ def test_failures_are_listed_with_the_server_reason(
     sink.refuse = lambda env: (
         "550 5.1.1 Onbekende ontvanger" if "persoon1@example.org" in env.rcpt_tos else None
     )
-    html = client.post(mails_url(example_campaign) + "uitnodigen", follow_redirects=True).get_data(
-        as_text=True
-    )
-    assert "1 mail(s) mislukt" in html
+    client.post(mails_url(example_campaign) + "uitnodigen")
+    assert send_queued().failed == 1
+    html = client.get(mails_url(example_campaign)).get_data(as_text=True)
     assert "persoon1@example.org" in html and "550 5.1.1 Onbekende ontvanger" in html
+
+
+def test_retry_button_makes_deferred_mails_due_without_sending(
+    client, auth, smtp_server, example_campaign, add_key_figures, app
+):
+    sink, _port = smtp_server
+    auth.login()
+    add_key_figures(2)
+    app.config["MAIL_RETRY_BASE_SECONDS"] = 3600.0
+    sink.refuse = lambda env: "451 4.3.0 Later" if "persoon0@example.org" in env.rcpt_tos else None
+    client.post(mails_url(example_campaign) + "uitnodigen")
+    assert send_queued().deferred == 1  # waits an hour for its retry
+    sink.refuse = None
+    html = client.post(mails_url(example_campaign) + "versturen", follow_redirects=True).text
+    assert "1 mail wordt nu opnieuw geprobeerd." in html
+    assert len(sink.messages) == 1  # still only the first one: the request sent nothing
+    assert send_queued().sent == 1
+    assert len(sink.messages) == 2
 
 
 def test_preview_renders_a_real_key_figure(client, auth, example_campaign):
@@ -79,7 +111,10 @@ def test_test_mail_goes_to_the_logged_in_coordinator(client, auth, smtp_server, 
             data={"sleutelfiguur": kf.id},
             follow_redirects=True,
         )
-        assert f"Testmail verstuurd naar {COORDINATOR_EMAIL}" in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert f"Testmail naar {COORDINATOR_EMAIL} in de wachtrij gezet" in html
+    assert sink.messages == []
+    assert send_queued().sent == 2
     assert [m["To"].addresses[0].addr_spec for m in sink.messages] == [COORDINATOR_EMAIL] * 2
     assert sink.messages[0]["Subject"].startswith("[Test] ")
     assert sink.messages[0]["List-Unsubscribe"] is None
@@ -92,9 +127,9 @@ def test_without_mail_server_the_eml_outbox_is_listed_and_shown(
     app.config["MAIL_SERVER"] = None
     auth.login()
     save_key_figure(example_campaign, name="Joëlle Vanhoutte", email="joelle@example.org")
-    html = client.post(mails_url(example_campaign) + "uitnodigen", follow_redirects=True).get_data(
-        as_text=True
-    )
+    client.post(mails_url(example_campaign) + "uitnodigen")
+    assert send_queued().sent == 1
+    html = client.get(mails_url(example_campaign)).get_data(as_text=True)
     assert "Bewaarde mails (.eml)" in html and "Joëlle Vanhoutte" in html
     name = html.split("/mails/bestanden/")[1].split('"')[0]
     shown = client.get(mails_url(example_campaign) + f"bestanden/{name}").get_data(as_text=True)
