@@ -110,8 +110,9 @@ def _add_responses(campaign: Campaign, rng: random.Random, respondents: int, now
         else:
             link = rng.choices(links, weights)[0]
         forward_code = _respond(campaign, link, moment, rng, finish=number in finishers)
-        if forward_code:
-            forwards.append(find_link(forward_code))
+        forward = find_link(forward_code) if forward_code else None
+        if forward is not None:
+            forwards.append(forward)
     return respondents
 
 
@@ -145,7 +146,7 @@ def _page_form(
     from campaign.survey import questionnaire as q
 
     page = q.pages(campaign.questionnaire)[page_index]
-    form = MultiDict()
+    form: MultiDict[str, str] = MultiDict()
     known = dict(answers)
     for question in page["questions"]:
         if not q.condition_met(question.get("show_if"), known):

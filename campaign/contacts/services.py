@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign import attribution, clock
@@ -343,7 +343,7 @@ def _plan(campaign: Campaign, parsed: ParsedFile, report: ImportReport) -> _Plan
 
 def _write(campaign: Campaign, plan: _Plan, now: datetime) -> None:
     """Bulk inserts and updates (executemany), then a root link for whoever lacks one."""
-    table = KeyFigure.__table__
+    table = cast(Table, KeyFigure.__table__)
     if plan.inserts:
         rows = [
             {**row, "campaign_id": campaign.id, "created_at": now, "updated_at": now}

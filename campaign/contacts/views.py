@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaign.contacts import queries, services
 from campaign.contacts.forms import KeyFigureForm, UploadForm
@@ -115,7 +116,7 @@ def edit(slug: str, key_figure_id: int) -> Any:
 
 
 @bp.post("/<int:key_figure_id>/afmelden")
-def opt_out(slug: str, key_figure_id: int) -> Response:
+def opt_out(slug: str, key_figure_id: int) -> WerkzeugResponse:
     key_figure = _key_figure(campaign_or_404(slug), key_figure_id)
     opted_out = request.form.get("opted_out") == "1"
     services.set_opted_out(key_figure, opted_out)

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from campaign.definitions.schema import CampaignSpec
 
@@ -93,7 +94,7 @@ def parse_campaign_text(text: str, filename: str = "<tekst>") -> CampaignSpec:
         raise DefinitionError(filename, problems) from exc
 
 
-def _problem(error: dict[str, Any], root: yaml.Node | None) -> Problem:
+def _problem(error: ErrorDetails, root: yaml.Node | None) -> Problem:
     path, line = _locate(root, error["loc"])
     message = MESSAGES.get(error["type"])
     if message is None:

@@ -83,6 +83,10 @@ def to_utc(local: datetime | None, zone: str) -> datetime | None:
     """A naive local date-time from the file, as an aware UTC datetime."""
     if local is None:
         return None
+    return _required_utc(local, zone)
+
+
+def _required_utc(local: datetime, zone: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
@@ -96,9 +100,9 @@ def _apply_spec(campaign: Campaign, spec: CampaignSpec, created: bool) -> list[s
     campaign.title = spec.title
     campaign.organisers = list(spec.organisers)
     campaign.timezone = spec.timezone
-    campaign.opens_at = to_utc(spec.schedule.opens_at, spec.timezone)
+    campaign.opens_at = _required_utc(spec.schedule.opens_at, spec.timezone)
     campaign.reminder_at = to_utc(spec.schedule.reminder_at, spec.timezone)
-    campaign.closes_at = to_utc(spec.schedule.closes_at, spec.timezone)
+    campaign.closes_at = _required_utc(spec.schedule.closes_at, spec.timezone)
     campaign.results_due = to_utc(spec.schedule.results_due, spec.timezone)
     campaign.mail_settings = spec.mail.model_dump(mode="json", exclude_none=True)
     campaign.intro = spec.intro
