@@ -1,6 +1,7 @@
 """`flask demo`: a living example campaign, and stats that equal the database."""
 
 import json
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -60,3 +61,12 @@ def test_stats_json_equals_the_database(runner):
         assert key_figure["completed"] == expected, key_figure
     assert sum(s["completed"] for s in data["sectors"]) == data["completed"]
     assert sum(k["completed"] for k in data["key_figures"]) == data["completed"]
+
+
+def test_demo_follows_the_pinned_clock(app, runner):
+    pinned = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+    app.config["CLOCK"] = lambda: pinned
+    assert runner.invoke(args=["demo", "--respondents", "8"]).exit_code == 0
+    assert stats(runner)["state"] == "open"
+    latest = db.session.scalar(select(func.max(Response.started_at)))
+    assert latest.replace(tzinfo=UTC) <= pinned
