@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from campaign.contacts.services import save_key_figure
 from campaign.mailing.sender import send_queued
 from tests.conftest import COORDINATOR_EMAIL
@@ -138,3 +140,51 @@ def test_without_mail_server_the_eml_outbox_is_listed_and_shown(
         client.get(mails_url(example_campaign) + "bestanden/..%2Fcampaign.sqlite3").status_code
         == 404
     )
+
+
+def load_second_campaign(slug: str):
+    from campaign.definitions.loader import parse_campaign_text
+    from campaign.definitions.services import load_campaign
+    from tests.conftest import EXAMPLE_CAMPAIGN
+
+    text = EXAMPLE_CAMPAIGN.read_text(encoding="utf-8")
+    text = text.replace("slug: eerste-hulp-digitale-vragen", f"slug: {slug}", 1)
+    return load_campaign(parse_campaign_text(text, "tweede.yaml")).campaign
+
+
+def test_eml_outbox_lists_only_the_campaigns_own_sent_mails_from_the_database(
+    app, client, auth, example_campaign
+):
+    from campaign.mailing.services import queue_invitations, queue_personal_mail
+
+    app.config["MAIL_SERVER"] = None
+    auth.login()
+    other = load_second_campaign("resume")  # the slug the old file-name prefix confused
+    save_key_figure(example_campaign, name="Eerste Campagne", email="een@example.org")
+    save_key_figure(other, name="Tweede Campagne", email="twee@example.org")
+    queue_invitations(example_campaign)
+    queue_invitations(other)
+    queue_personal_mail(other, "resume", "resp@example.org", "Je link", "geheim")
+    assert send_queued().sent == 3
+    mine = client.get(mails_url(example_campaign)).get_data(as_text=True)
+    theirs = client.get(mails_url(other)).get_data(as_text=True)
+    assert "Eerste Campagne" in mine and "Tweede Campagne" not in mine
+    assert "Tweede Campagne" in theirs and "Eerste Campagne" not in theirs
+    assert "resp@example.org" not in theirs and "verwijderd-" not in theirs
+    [name] = {part.split('"')[0] for part in theirs.split("/mails/bestanden/")[1:]}
+    assert client.get(mails_url(other) + f"bestanden/{name}").status_code == 200
+    # the other campaign's file, asked for through this campaign: refused
+    assert client.get(mails_url(example_campaign) + f"bestanden/{name}").status_code == 404
+    # the resume mail's file exists (for a developer) but is never shown
+    from campaign.extensions import db
+    from campaign.models import Message
+
+    resume_id = db.session.scalar(select(Message.id).where(Message.kind == "resume"))
+    assert (tmp_outbox(app) / f"{resume_id}.eml").is_file()
+    assert client.get(mails_url(other) + f"bestanden/{resume_id}.eml").status_code == 404
+
+
+def tmp_outbox(app):
+    from pathlib import Path
+
+    return Path(app.config["OUTBOX_DIR"])

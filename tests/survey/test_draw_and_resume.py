@@ -130,14 +130,14 @@ def test_resume_link_continues_in_another_browser(app, client, key_link):
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
 
 
-def test_resume_link_is_mailed_on_request_without_keeping_the_address(smtp_app, smtp_server):
+def test_resume_link_is_queued_and_the_sender_forgets_the_address(smtp_app, smtp_server, caplog):
+    from campaign.attribution import root_link
+    from campaign.contacts.services import save_key_figure
+    from campaign.mailing.sender import send_queued
     from tests.survey.conftest import load_example
 
     sink, _port = smtp_server
     campaign = load_example()
-    from campaign.contacts.services import save_key_figure
-    from campaign.attribution import root_link
-
     link = root_link(save_key_figure(campaign, name="K", email="k@example.org"))
     db.session.commit()
     client = smtp_app.test_client()
@@ -145,15 +145,42 @@ def test_resume_link_is_mailed_on_request_without_keeping_the_address(smtp_app, 
     reply = client.post(f"/s/{link.code}/link-mailen", data={"email": "resp@example.org"})
     assert reply.status_code == 302
     assert "We mailden je de link" in client.get(reply.headers["Location"]).text
-    assert len(sink.messages) == 1
-    message = sink.messages[0]
+    assert sink.messages == []  # the request only queued it
+    assert send_queued().sent == 1
+    [message] = sink.messages
     assert message["To"] == "resp@example.org"
-    assert f"/s/{link.code}/verder/" in message.get_body(("plain",)).get_content()
+    resume_link = message.get_body(("plain",)).get_content()
+    assert f"/s/{link.code}/verder/" in resume_link
     assert url.endswith("/vraag/1")
-    # the address is nowhere in the database
+    secret = resume_link.split(f"/s/{link.code}/verder/")[1].split()[0]
+    # neither the address nor the secret link is anywhere in the database now
     for table in db.metadata.sorted_tables:
         for row in db.session.execute(select(table)):
             assert "resp@example.org" not in str(tuple(row))
+            assert secret not in str(tuple(row))
+    # nor in any log line (no address, no resume URL, no response id)
+    [response_id] = db.session.scalars(select(Response.id))
+    for record in caplog.records:
+        line = record.getMessage()
+        assert "@example.org" not in line and secret not in line and response_id not in line
+
+
+def test_two_resume_requests_for_one_address_are_two_mails(smtp_app, smtp_server):
+    from campaign.attribution import root_link
+    from campaign.contacts.services import save_key_figure
+    from campaign.mailing.sender import send_queued
+    from tests.survey.conftest import load_example
+
+    sink, _port = smtp_server
+    campaign = load_example()
+    link = root_link(save_key_figure(campaign, name="K", email="k@example.org"))
+    db.session.commit()
+    client = smtp_app.test_client()
+    client.post(f"/s/{link.code}/start")
+    for _ in range(2):
+        client.post(f"/s/{link.code}/link-mailen", data={"email": "resp@example.org"})
+    assert send_queued().sent == 2
+    assert [m["To"] for m in sink.messages] == ["resp@example.org"] * 2
 
 
 def test_invalid_address_for_the_resume_mail_gets_a_dutch_message(client, key_link):
