@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Field, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 
 class UploadForm(FlaskForm):
@@ -20,7 +21,7 @@ class UploadForm(FlaskForm):
 class WholeNumberField(Field):
     """An optional whole number with a Dutch message (WTForms' IntegerField speaks English)."""
 
-    widget = StringField.widget
+    widget = TextInput()
 
     def _value(self) -> str:
         if self.raw_data:
