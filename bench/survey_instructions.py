@@ -3,9 +3,13 @@
 Wall-clock figures on a shared 2-core machine move by 10-20 % from run to
 run; an instruction count does not (about 1 %), so it shows whether a change
 to the survey's hot path made it cheaper.  It calls the app's WSGI function
-directly (no server, no network) with the same POST as ``bench_survey.py``:
-page one of the example questionnaire, CSRF on, cycling through 200 prepared
-respondents.  Two runs under ``valgrind --tool=callgrind`` (50 warm-up POSTs,
+directly (no server, no network) with one POST: page one of the example
+questionnaire (sector, single choices with "other", a number), CSRF on,
+cycling through 200 respondents started beforehand (signed session cookies
+and CSRF tokens made in-process).  It measures the page-one POST alone, the
+hot path of earlier rounds; bench_survey.py measures full completions.
+
+Two runs under ``valgrind --tool=callgrind`` (50 warm-up POSTs,
 then 0 or 300 more); the difference divided by 300 is printed.
 
 Needs valgrind (``apt-get install -y valgrind``).
@@ -23,28 +27,80 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 WARM_UP = 50
+EXAMPLE = ROOT / "examples" / "eerste-hulp-digitale-vragen.yaml"
+SECRET = "benchmark-secret-key-that-is-long-enough"
+PAGE_ONE = [
+    ("sector", "onderwijs"),
+    ("organisatietype", "__other__"),
+    ("organisatietype__other", "Samenwerkingsverband"),
+    ("rol", "trajectbegeleider"),
+    ("regio", "brugge"),
+    ("ervaring_jaren", "7"),
+    ("frequentie_hulpvragen", "wekelijks"),
+]
+
+
+def prepare_survey(db_path: Path, pool: int) -> tuple[str, list[tuple[str, str]]]:
+    """Migrate, load the example campaign (opened), start ``pool`` responses.
+
+    Returns the key figure's link code and (session cookie, CSRF token) pairs.
+    """
+    from flask import g, session
+    from flask_migrate import upgrade
+    from flask_wtf.csrf import generate_csrf
+
+    from campaign import create_app
+    from campaign.attribution import root_link
+    from campaign.contacts.services import save_key_figure
+    from campaign.definitions.loader import read_campaign_file
+    from campaign.definitions.services import load_campaign
+    from campaign.extensions import db
+    from campaign.survey.services import start_response
+
+    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}"})
+    with app.app_context():
+        upgrade()
+        spec = read_campaign_file(EXAMPLE)
+        spec.schedule.opens_at = datetime(2020, 1, 1)
+        spec.schedule.reminder_at = None
+        spec.schedule.closes_at = datetime(2099, 12, 31)
+        spec.schedule.results_due = None
+        campaign = load_campaign(spec).campaign
+        key_figure = save_key_figure(campaign, name="Bench", email="bench@example.org")
+        link = root_link(key_figure)
+        db.session.commit()
+        code = link.code
+        serializer = app.session_interface.get_signing_serializer(app)
+        sessions = []
+        for _ in range(pool):
+            response = start_response(link)
+            with app.test_request_context():
+                g.pop("csrf_token", None)  # Flask-WTF caches the token on g (the app context's)
+                session["response"] = {str(campaign.id): response.id}
+                token = generate_csrf()
+                sessions.append((serializer.dumps(dict(session)), token))
+        db.session.remove()
+        db.engine.dispose()
+    return code, sessions
 
 
 def post_pages(database: Path, meta: Path, count: int) -> None:
     """Warm up, then POST page one ``count`` times (run under valgrind)."""
-    import bench_survey
     from werkzeug.test import EnvironBuilder
 
     from campaign import create_app
 
     code, sessions = json.loads(meta.read_text(encoding="utf-8"))
-    app = create_app(
-        {"SECRET_KEY": bench_survey.SECRET, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"}
-    )
-    body = urlencode(bench_survey.PAGE_ONE)
+    app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    body = urlencode(PAGE_ONE)
 
     def post(i: int) -> None:
         cookie, token = sessions[i % len(sessions)]
@@ -98,11 +154,9 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind not found: install it with `apt-get install -y valgrind`", file=sys.stderr)
         return 2
-    import bench_survey
-
     work = Path(tempfile.mkdtemp(prefix="survey-instructions-"))
     try:
-        code, sessions = bench_survey.prepare_survey(work / "prepared.sqlite3", 200)
+        code, sessions = prepare_survey(work / "prepared.sqlite3", 200)
         (work / "meta.json").write_text(json.dumps([code, sessions]), encoding="utf-8")
         baseline = counted(work, 0)
         measured = counted(work, args.posts)
