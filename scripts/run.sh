@@ -23,4 +23,8 @@ echo "  Campagnetool draait op http://$host:$port/dashboard/"
 echo "  Demo-login: demo@example.org / demo-wachtwoord"
 echo "  (Ctrl+C stopt de server)"
 echo
-exec .venv/bin/flask run --host "$host" --port "$port"
+# The mail sender runs beside the web server (web requests only queue mail) and stops with it.
+.venv/bin/flask mail send-queued --watch &
+sender=$!
+trap 'kill -TERM "$sender" 2>/dev/null; wait "$sender" 2>/dev/null || true' EXIT
+.venv/bin/flask run --host "$host" --port "$port"

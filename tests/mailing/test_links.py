@@ -8,6 +8,7 @@ from flask import current_app
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from campaign.attribution import forward_link
 from campaign.contacts.services import save_key_figure
 from campaign.extensions import db
 from campaign.mailing.sender import send_queued
@@ -19,7 +20,6 @@ from campaign.mailing.services import (
     unsubscribe_url,
 )
 from campaign.models import KeyFigure, Link, Response, utcnow
-from campaign.attribution import forward_link
 from campaign.tokens import KEY_FIGURE_PAGE
 
 
