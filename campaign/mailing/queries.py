@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from campaign.extensions import db
 from campaign.mailing.sender import FORGOTTEN_KINDS, count_due
 from campaign.mailing.transport import eml_path, outbox_dir
-from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, Response
+from campaign.models import Campaign, KeyFigure, Message, MessageStatus
 
 #: Names ``DirectoryTransport`` gives .eml files: ``<message id>.eml``.
 EML_NAME = re.compile(r"^([0-9]{1,18})\.eml$")
@@ -72,17 +72,6 @@ def key_figure_choices(campaign: Campaign, limit: int = 500) -> list[KeyFigure]:
     return list(db.session.scalars(query))
 
 
-def answers_through(key_figure: KeyFigure) -> tuple[int, int]:
-    """(started, completed) responses that came in through the key figure's link and forwards."""
-    query = (
-        select(func.count(Response.id), func.count(Response.completed_at))
-        .join(Link, Link.id == Response.link_id)
-        .where(Link.key_figure_id == key_figure.id)
-    )
-    started, completed = db.session.execute(query).one()
-    return int(started or 0), int(completed or 0)
-
-
 @dataclass
 class OutboxFile:
     name: str
@@ -93,7 +82,7 @@ class OutboxFile:
 
 
 def _parse(path: Path) -> EmailMessage:
-    return message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
 def _listed_messages(campaign: Campaign) -> Any:

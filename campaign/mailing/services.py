@@ -25,7 +25,6 @@ from campaign import attribution
 from campaign.contacts.services import set_opted_out
 from campaign.database import begin_write
 from campaign.extensions import db
-from campaign.mailing.queries import answers_through
 from campaign.mailing.render import (
     MailError,
     campaign_context,
@@ -118,7 +117,9 @@ def root_links(key_figures: Sequence[KeyFigure]) -> dict[int, Link]:
         query = select(Link).where(
             Link.key_figure_id.in_(ids[start : start + 500]), Link.parent_id.is_(None)
         )
-        links.update({link.key_figure_id: link for link in db.session.scalars(query)})
+        links.update(
+            {link.key_figure_id: link for link in db.session.scalars(query) if link.key_figure_id}
+        )
     missing = [kf for kf in key_figures if kf.id not in links]
     if missing:
         begin_write()
@@ -423,7 +424,7 @@ def key_figure_page(token: str) -> KeyFigurePage:
     key_figure = key_figure_from_token(KEY_FIGURE_PAGE, token)
     link = root_links([key_figure])[key_figure.id]
     context = key_figure_context(key_figure, link, campaign_context(key_figure.campaign))
-    started, completed = answers_through(key_figure)
+    started, completed = attribution.answers_through_key_figure(key_figure)
     qr = segno.make(context["survey_url"], error="m")
     return KeyFigurePage(
         key_figure=key_figure,
