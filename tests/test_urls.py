@@ -21,5 +21,7 @@ def test_public_url_is_the_route_under_base_url(make_app):
 def test_public_url_ignores_the_host_of_the_current_request(make_app):
     app = make_app(BASE_URL="https://enquete.example.org")
     with app.test_request_context("/dashboard/", base_url="http://intern.example.org:8000"):
-        assert url_for("survey.welcome", code="abc23", _external=True).startswith("http://intern.example.org")
+        assert url_for("survey.welcome", code="abc23", _external=True).startswith(
+            "http://intern.example.org"
+        )
         assert public_url("survey.welcome", code="abc23") == "https://enquete.example.org/s/abc23"
