@@ -233,7 +233,11 @@ def mail_link(code: str) -> Any:
     except ResumeError as exc:
         flash(str(exc), "error")
     else:
-        flash("We mailden je de link om verder te gaan. Je e-mailadres bewaren we niet.", "success")
+        flash(
+            "We mailen je de link om verder te gaan; hij komt zo meteen aan. Je e-mailadres "
+            "wissen we zodra die mail vertrokken is.",
+            "success",
+        )
     return redirect(_page_url(link.code, response.last_page) + "#later-verder")
 
 

@@ -144,7 +144,7 @@ def test_resume_link_is_queued_and_the_sender_forgets_the_address(smtp_app, smtp
     url = client.post(f"/s/{link.code}/start").headers["Location"]
     reply = client.post(f"/s/{link.code}/link-mailen", data={"email": "resp@example.org"})
     assert reply.status_code == 302
-    assert "We mailden je de link" in client.get(reply.headers["Location"]).text
+    assert "We mailen je de link" in client.get(reply.headers["Location"]).text
     assert sink.messages == []  # the request only queued it
     assert send_queued().sent == 1
     [message] = sink.messages
