@@ -9,13 +9,16 @@ outbox row.  Both transports raise ``TransientError`` (try again later: SMTP
 from __future__ import annotations
 
 import email.policy
+import functools
 import logging
 import os
+import secrets
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -30,10 +33,58 @@ log = logging.getLogger(__name__)
 #: Seconds an SMTP connect or reply may take before it counts as a transient failure.
 DEFAULT_SMTP_TIMEOUT = 30
 
+
+class ReusingHeaderRegistry(HeaderRegistry):
+    """The standard header factory, minus the work it repeats for every message.
+
+    ``HeaderRegistry.__getitem__`` builds a new class for a header name on every call
+    (twice per header set: once for ``header_max_count``, once to parse); here each
+    name's class is built once.  And a (name, value) pair seen recently returns the
+    header object parsed then: From, Reply-To, Subject, MIME-Version and the
+    Content-Type/-Transfer-Encoding lines that ``set_content`` writes are the same in
+    every mail of a batch.  Header objects are immutable ``str`` subclasses (parse
+    tree, defects and parameters are read-only), ``Message`` only ever replaces them,
+    and ``header_store_parse`` documents storing a header object unchanged, so one
+    object may sit in many messages.  The cache is bounded: per-recipient values
+    (To, Message-ID, List-Unsubscribe) pass through it without piling up.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._parse = functools.lru_cache(maxsize=256)(super().__call__)
+
+    def map_to_type(self, name: str, cls: type) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+        self._parse.cache_clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        # Keyed on the exact name: a header object writes the name it was made with.
+        header: BaseHeader = self._parse(name, value)
+        return header
+
+
 #: SMTP line endings and encoding; lines up to RFC 5322's hard limit of 998 characters,
 #: because folding at 78 turns a long List-Unsubscribe URL (which has no space to fold
 #: at) into encoded words that mail clients do not recognise as a URL.
-POLICY = email.policy.SMTP.clone(max_line_length=998)
+POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=ReusingHeaderRegistry())
+
+#: The multipart boundary of this process's mails.  Given up front, the generator
+#: takes it as it is instead of drawing one and compiling a regular expression per
+#: mail to prove it absent.  The proof here: a part's body is its text as it is
+#: (7bit/8bit, checked to not contain the boundary, see ``_boundary_for``), or
+#: quoted-printable, which never has "==" ("=" is always followed by two hex digits
+#: or a line end), or base64, which never has "-".  So no line of a part can be
+#: "--" + boundary.  Random per process, like the standard library's own.
+BOUNDARY = f"=={secrets.token_hex(12)}=="
 
 
 class TransientError(Exception):
@@ -74,11 +125,23 @@ def build_message(row: Any, moment: datetime) -> Outgoing:
     message["Message-ID"] = row.message_id
     message.set_content(row.body_text)
     if row.body_html:
+        message.make_alternative(boundary=_boundary_for(row.body_text, row.body_html))
         message.add_alternative(row.body_html, subtype="html")
-    sender = parseaddr(str(message["From"] or ""))[1]
+    sender = envelope_sender(str(message["From"] or ""))
     if not sender:
         raise ValueError("geen afzender (From)")
     return Outgoing(row.id, sender, row.recipient_email, message)
+
+
+def _boundary_for(*bodies: str) -> str | None:
+    """``BOUNDARY``, unless a body holds it (then the generator draws one, as usual)."""
+    return None if any(BOUNDARY in body for body in bodies) else BOUNDARY
+
+
+@functools.lru_cache(maxsize=64)
+def envelope_sender(from_header: str) -> str:
+    """The address of a From header ("" when there is none); the same in every mail."""
+    return parseaddr(from_header)[1]
 
 
 def _reply_text(code: int, reply: bytes | str) -> str:
