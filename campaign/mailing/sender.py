@@ -19,6 +19,7 @@ IMMEDIATE`` and the database's write lock puts the claims in a row.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -30,10 +31,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign import clock
@@ -52,8 +53,10 @@ from campaign.models import KeyFigure, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
-MESSAGES = Message.__table__
-KEY_FIGURES = KeyFigure.__table__
+# The tables (typed as ``Table``, which ``update()`` takes): Core statements through the
+# session, without the ORM's per-statement bookkeeping for objects we never load.
+MESSAGES = Message.metadata.tables[Message.__tablename__]
+KEY_FIGURES = KeyFigure.metadata.tables[KeyFigure.__tablename__]
 QUEUED = MessageStatus.QUEUED.value
 SENDING = MessageStatus.SENDING.value
 SENT = MessageStatus.SENT.value
@@ -147,7 +150,7 @@ _SEND_COLUMNS = [
 
 def claim_batch(
     me: str, moment: datetime, lease: timedelta, limit: int, campaign_id: int | None = None
-) -> list[Any]:
+) -> Sequence[Any]:
     """Claim up to ``limit`` due messages for sender ``me`` (committed) and return them.
 
     ``attempts`` of the returned rows is the count before this claim.
@@ -206,6 +209,25 @@ def _placeholder(row: Any) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=32)
+def _outcome_statement(columns: tuple[str, ...]) -> Update:
+    """``UPDATE messages SET lease_until = NULL, <columns> WHERE id = :outcome_id AND
+    claimed_by = :outcome_me``, built once per set of columns (one per kind of outcome):
+    building a new statement and its cache key for every message cost about as much
+    as running it."""
+    return (
+        update(MESSAGES)
+        .where(
+            MESSAGES.c.id == bindparam("outcome_id"),
+            MESSAGES.c.claimed_by == bindparam("outcome_me"),
+        )
+        .values(
+            lease_until=None,
+            **{name: bindparam(name, type_=MESSAGES.c[name].type) for name in columns},
+        )
+    )
+
+
 def record(me: str, row: Any, *, final: bool, **values: Any) -> bool:
     """Write the outcome of ``row`` while the claim is still ``me``'s; False when another
     sender took the message over (then its outcome is that sender's to write)."""
@@ -213,10 +235,11 @@ def record(me: str, row: Any, *, final: bool, **values: Any) -> bool:
         values.update(_placeholder(row))
     failpoint("before_record")
     begin_write()
-    result = db.session.execute(
-        update(MESSAGES)
-        .where(MESSAGES.c.id == row.id, MESSAGES.c.claimed_by == me)
-        .values(lease_until=None, **values)
+    statement = _outcome_statement(tuple(sorted(values)))
+    # A DML statement's result is a CursorResult (Session.execute is typed as Result).
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(statement, {"outcome_id": row.id, "outcome_me": me, **values}),
     )
     db.session.commit()
     if result.rowcount != 1:
@@ -232,7 +255,7 @@ class _Run:
     transport: Transport
     me: str
     now: Callable[[], datetime]
-    sleep: Callable[[float], None]
+    sleep: Callable[[float], object]
     rng: random.Random
     report: SendReport
     stop: threading.Event | None
@@ -329,7 +352,7 @@ def _connect(run: _Run) -> None:
             run.sleep(float(setting("MAIL_RETRY_BASE_SECONDS")) * 2**attempt)
 
 
-def _send_batch(run: _Run, batch: list[Any], deadline: datetime, progress: Any) -> None:
+def _send_batch(run: _Run, batch: Sequence[Any], deadline: datetime, progress: Any) -> None:
     """Send a claimed batch; what is left when the run stops, the server goes away or
     the lease runs short is given back untried."""
     for index, row in enumerate(batch):
@@ -384,7 +407,7 @@ def send_queued(
     campaign_id: int | None = None,
     *,
     now: Callable[[], datetime] = clock.now,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
     progress: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
     wait_for_retries: bool = True,
@@ -477,7 +500,7 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
     """Make SIGTERM and SIGINT set ``stop``; the handlers they had (to restore)."""
     if threading.current_thread() is not threading.main_thread():
         return {}  # only the main thread may install signal handlers
-    previous = {}
+    previous: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
     return previous
