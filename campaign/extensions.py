@@ -24,7 +24,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+#: A commit does not expire the session's objects.  A session lives for one request (or
+#: one command, or one pass of a background loop, which starts with a fresh session), so
+#: re-reading after our own commit only costs queries: every survey view touches the
+#: link, campaign and response again after its write.  Our own UPDATE statements keep
+#: loaded objects in step through the ORM's update synchronisation.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 if TYPE_CHECKING:
     # mypy cannot follow ``db.Model`` (a class made at run time from ``Base``, python/mypy

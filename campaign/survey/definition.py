@@ -33,27 +33,42 @@ class Parsed:
     questionnaire: dict[str, Any]
     #: Ids of the questions of type ``sector``, in questionnaire order.
     sector_questions: tuple[str, ...]
+    #: Indexes of the pages that hold a sector question.
+    sector_pages: frozenset[int]
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def parse_questionnaire(text: str) -> Parsed:
     """The questionnaire stored as ``text`` (JSON), parsed once per process and content."""
     questionnaire = json.loads(text) if text else {}
-    sector_questions = tuple(
-        question["id"]
-        for page in q.pages(questionnaire)
+    found = [
+        (index, question["id"])
+        for index, page in enumerate(q.pages(questionnaire))
         for question in page["questions"]
         if question["type"] == "sector"
+    ]
+    return Parsed(
+        questionnaire or {},
+        tuple(question_id for _index, question_id in found),
+        frozenset(index for index, _question_id in found),
     )
-    return Parsed(questionnaire or {}, sector_questions)
 
 
 @dataclass(frozen=True)
 class Definition:
-    """The questionnaire and the sectors of one campaign, for one request."""
+    """The questionnaire and the sectors of one campaign, for one request.  The sectors
+    are read when first asked for: most pages have no sector question."""
 
     parsed: Parsed
-    sectors: list[Sector]
+    campaign: Campaign
+
+    @cached_property
+    def sectors(self) -> list[Sector]:
+        return list(self.campaign.sectors)
+
+    def sectors_for_page(self, index: int) -> list[Sector]:
+        """The sectors when page ``index`` asks for one, else none (and no query)."""
+        return self.sectors if index in self.parsed.sector_pages else []
 
     @property
     def questionnaire(self) -> dict[str, Any]:
@@ -81,4 +96,4 @@ def definition_of(campaign: Campaign, questionnaire_text: str | None = None) -> 
         questionnaire_text = db.session.scalar(
             select(questionnaire_text_column()).where(Campaign.id == campaign.id)
         )
-    return Definition(parse_questionnaire(questionnaire_text or ""), list(campaign.sectors))
+    return Definition(parse_questionnaire(questionnaire_text or ""), campaign)

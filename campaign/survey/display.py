@@ -104,7 +104,7 @@ def _question_view(
         values = q.form_values(question, answers.get(question["id"]))
     view = QuestionView(
         question=question,
-        options=q.options_for(question, definition.questionnaire, definition.sectors),
+        options=q.options_for(question, definition.questionnaire, _sectors(definition, question)),
         values=values,
         error=errors.get(q.first_field(question)),
     )
@@ -112,6 +112,11 @@ def _question_view(
         view.show_if_json = json.dumps(question["show_if"])
         view.condition_text = condition_text(definition, page, question["show_if"])
     return view
+
+
+def _sectors(definition: Definition, question: Mapping[str, Any]) -> list[Any]:
+    """The campaign's sectors for a sector question; none (and no query) for the others."""
+    return definition.sectors if question["type"] == "sector" else []
 
 
 def _form_value(form: Any, name: str, question: Mapping[str, Any]) -> Any:
@@ -127,7 +132,7 @@ def condition_text(
     target = next(x for x in page["questions"] if x["id"] == show_if["question"])
     labels = {
         o["value"]: o["label"]
-        for o in q.options_for(target, definition.questionnaire, definition.sectors)
+        for o in q.options_for(target, definition.questionnaire, _sectors(definition, target))
     }
     wanted = show_if.get("in") or [show_if.get("equals") or show_if.get("includes")]
     choices = " of ".join(f"'{labels.get(v, v)}'" for v in wanted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from campaign.extensions import db
 from campaign.models import Campaign, Link
@@ -25,15 +26,27 @@ def find_link(code: str) -> Link | None:
     return db.session.scalar(select(Link).where(Link.code == cleaned))
 
 
-def find_visit(code: str) -> tuple[Link, Campaign, str] | None:
+def find_visit(
+    code: str, *, texts: bool = False, key_figure: bool = False
+) -> tuple[Link, Campaign, str] | None:
     """The link with this code, its campaign and the questionnaire's stored JSON text,
-    in one query (every survey request starts with it); None for an unknown code."""
+    in one query (every survey request starts with it); None for an unknown code.
+
+    ``texts`` loads the campaign's welcome texts too (deferred otherwise), ``key_figure``
+    the link's key figure (whose sector a new response starts with).
+    """
     cleaned = _clean(code)
     if cleaned is None:
         return None
-    row = db.session.execute(
+    query = (
         select(Link, Campaign, questionnaire_text_column())
-        .join(Campaign, Campaign.id == Link.campaign_id)
+        .join(Link.campaign)
         .where(Link.code == cleaned)
-    ).first()
+        .options(contains_eager(Link.campaign))
+    )
+    if texts:
+        query = query.options(contains_eager(Link.campaign).undefer_group("texts"))
+    if key_figure:
+        query = query.options(joinedload(Link.key_figure))
+    row = db.session.execute(query).first()
     return (row[0], row[1], row[2]) if row else None

@@ -376,7 +376,7 @@ CLEANERS = {
 
 
 def first_incomplete_page(
-    questionnaire: Mapping[str, Any], answers: Mapping[str, Any], sectors: Iterable[Any] = ()
+    questionnaire: Mapping[str, Any], answers: Mapping[str, Any]
 ) -> int | None:
     """The first visible page with a required question left unanswered, else None.
 

@@ -140,6 +140,7 @@ def start_response(
         ),
         started_at=now,
         updated_at=now,
+        completed_at=None,
         answers={},
         last_page=first_page(definition),
         questionnaire_version=campaign.questionnaire_version,
@@ -224,7 +225,7 @@ def save_page(
             page_index,
             form,
             response.answers or {},
-            definition.sectors,
+            definition.sectors_for_page(page_index),
             enforce_required=action != "back",
         )
         if action == "back":
@@ -264,14 +265,15 @@ def _plan_page(
     page_ids = {question["id"] for question in q.pages(questionnaire)[page_index]["questions"]}
     answers = {k: v for k, v in (response.answers or {}).items() if k not in page_ids}
     answers = q.prune_hidden(questionnaire, {**answers, **page_answers})
-    values = {
+    values: dict[str, Any] = {
         "answers": answers,
-        "sector_id": attribution.response_sector_id(
-            definition.sector_ids, definition.sector_questions, answers, response.link
-        ),
         "updated_at": now,
         "questionnaire_version": response.campaign.questionnaire_version,
     }
+    if _sector_answer_changed(definition, response.answers or {}, answers):
+        values["sector_id"] = attribution.response_sector_id(
+            definition.sector_ids, definition.sector_questions, answers, response.link
+        )
     plan = _plan_for(response, values)
     if action == "back":
         previous = q.previous_page_index(questionnaire, page_index, answers)
@@ -282,7 +284,7 @@ def _plan_page(
         values["last_page"] = max(response.last_page, following)
         plan.outcome.next_page = following
         return plan
-    missing = q.first_incomplete_page(questionnaire, answers, definition.sectors)
+    missing = q.first_incomplete_page(questionnaire, answers)
     if missing is not None:
         plan.outcome.next_page = missing
         plan.outcome.notice = "Er ontbreken nog enkele verplichte antwoorden op deze pagina."
@@ -290,6 +292,14 @@ def _plan_page(
     values.update(last_page=page_index, completed_at=now)
     plan.complete = True
     return plan
+
+
+def _sector_answer_changed(
+    definition: Definition, before: dict[str, Any], after: dict[str, Any]
+) -> bool:
+    """Whether the answers that decide a response's sector changed (only then is its
+    sector worked out again: it was set when the response started or last changed)."""
+    return any(before.get(qid) != after.get(qid) for qid in definition.sector_questions)
 
 
 def _plan_for(response: Response, values: dict[str, Any]) -> _Plan:
@@ -313,7 +323,6 @@ def _store(plan: _Plan) -> bool:
         )
         .values(plan.values)
         .returning(Response.id)
-        .execution_options(synchronize_session=False)
     )
     if written is None:
         db.session.rollback()
@@ -349,7 +358,7 @@ def complete(response: Response, now: datetime | None = None) -> Completion | No
     _require_accepting(campaign, response, now)
     definition = definition_of(campaign)
     answers = response.answers or {}
-    if q.first_incomplete_page(definition.questionnaire, answers, definition.sectors) is not None:
+    if q.first_incomplete_page(definition.questionnaire, answers) is not None:
         raise SurveyError("Er ontbreken nog verplichte antwoorden.")
     plan = _plan_for(response, {"completed_at": now, "updated_at": now})
     plan.complete = True

@@ -59,8 +59,8 @@ def _remember(key: str, campaign: Campaign, value: Any) -> None:
     session[key] = stored
 
 
-def _visit_or_404(code: str) -> tuple[Link, Campaign, str]:
-    found = find_visit(code)
+def _visit_or_404(code: str, **load: bool) -> tuple[Link, Campaign, str]:
+    found = find_visit(code, **load)
     if found is None:
         abort(404, UNKNOWN_LINK)
     return found
@@ -90,7 +90,7 @@ def not_found(error: Any) -> tuple[str, int]:
 
 @bp.get("/s/<code>")
 def welcome(code: str) -> Any:
-    link, campaign, _text = _visit_or_404(code)
+    link, campaign, _text = _visit_or_404(code, texts=True)
     opened = list(session.get("opened") or [])
     if link.id not in opened:
         record_open(link)
@@ -111,7 +111,7 @@ def welcome(code: str) -> Any:
 
 @bp.post("/s/<code>/start")
 def start(code: str) -> Any:
-    link, campaign, text = _visit_or_404(code)
+    link, campaign, text = _visit_or_404(code, key_figure=True)
     link_code = link.code
     response = _session_response(campaign)
     if response is None:
