@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from campaign.extensions import db
@@ -26,6 +28,22 @@ def find_link(code: str) -> Link | None:
     return db.session.scalar(select(Link).where(Link.code == cleaned))
 
 
+def _visit_query(*options: Any) -> Select[Any]:
+    return (
+        select(Link, Campaign, questionnaire_text_column())
+        .join(Link.campaign)
+        .where(Link.code == bindparam("code"))
+        .options(contains_eager(Link.campaign), *options)
+    )
+
+
+#: The statements of ``find_visit``, built once: every survey request runs one, and
+#: building a statement (and its cache key) cost more than SQLite's work.
+_VISIT = _visit_query()
+_VISIT_WITH_TEXTS = _visit_query(contains_eager(Link.campaign).undefer_group("texts"))
+_VISIT_WITH_KEY_FIGURE = _visit_query(joinedload(Link.key_figure))
+
+
 def find_visit(
     code: str, *, texts: bool = False, key_figure: bool = False
 ) -> tuple[Link, Campaign, str] | None:
@@ -38,15 +56,6 @@ def find_visit(
     cleaned = _clean(code)
     if cleaned is None:
         return None
-    query = (
-        select(Link, Campaign, questionnaire_text_column())
-        .join(Link.campaign)
-        .where(Link.code == cleaned)
-        .options(contains_eager(Link.campaign))
-    )
-    if texts:
-        query = query.options(contains_eager(Link.campaign).undefer_group("texts"))
-    if key_figure:
-        query = query.options(joinedload(Link.key_figure))
-    row = db.session.execute(query).first()
+    query = _VISIT_WITH_TEXTS if texts else _VISIT_WITH_KEY_FIGURE if key_figure else _VISIT
+    row = db.session.execute(query, {"code": cleaned}).first()
     return (row[0], row[1], row[2]) if row else None
