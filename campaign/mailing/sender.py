@@ -484,11 +484,12 @@ def run_sender(
             try:
                 report = send_queued(now=now, sleep=stop.wait, stop=stop, wait_for_retries=False)
             except SQLAlchemyError as exc:  # e.g. the database is restarting: try again later
-                db.session.rollback()
                 log.warning("outbox pass failed: %s; trying again", type(exc).__name__)
             else:
                 if on_report is not None:
                     on_report(report)
+            finally:
+                db.session.remove()  # each pass starts with a fresh session
             stop.wait(poll)
     finally:
         for signum, handler in previous.items():
