@@ -46,7 +46,13 @@ def format_number(value: int | float | None) -> str:
     return f"{int(value):,}".replace(",", ".")
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """``plural(1, "mail", "mails")`` -> ``1 mail``; ``3`` -> ``3 mails``; ``1.250 mails``."""
+    return f"{format_number(count)} {one if count == 1 else many}"
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(format_date, "date_nl")
     app.add_template_filter(format_datetime, "datetime_nl")
     app.add_template_filter(format_number, "number_nl")
+    app.add_template_filter(plural, "plural")

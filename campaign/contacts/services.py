@@ -15,6 +15,7 @@ from campaign.auth.services import normalise_email
 from campaign.contacts.csvimport import DELIMITERS, ParsedFile, Problem, parse_key_figures
 from campaign.database import begin_write
 from campaign.extensions import db
+from campaign.formatting import plural
 from campaign.models import Campaign, KeyFigure, Link, Sector
 
 log = logging.getLogger(__name__)
@@ -179,10 +180,6 @@ def create_key_figure(campaign: Campaign, **values: Any) -> KeyFigure:
 # --- CSV import --------------------------------------------------------------------------
 
 
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
 @dataclass
 class ImportReport:
     """What an import did, or (dry run, or refused) what it would do."""
@@ -218,7 +215,7 @@ class ImportReport:
     def summary(self) -> str:
         """One Dutch sentence for the command line and the upload page."""
         if not self.accepted:
-            lines = _plural(len(self.invalid_lines), "regel", "regels")
+            lines = plural(len(self.invalid_lines), "regel", "regels")
             if self.unreadable:
                 return "Niets geïmporteerd: het bestand kan niet gelezen worden."
             if self.failed:
@@ -228,15 +225,15 @@ class ImportReport:
                     "beheerder de foutmelding in het logboek na te kijken."
                 )
             return (
-                f"Niets geïmporteerd: {_plural(len(self.problems), 'probleem', 'problemen')} "
+                f"Niets geïmporteerd: {plural(len(self.problems), 'probleem', 'problemen')} "
                 f"op {lines}. Verbeter het bestand, of kies om ongeldige regels over te slaan."
             )
         counts = (
-            f"{_plural(self.new, 'nieuwe sleutelfiguur', 'nieuwe sleutelfiguren')}, "
+            f"{plural(self.new, 'nieuwe sleutelfiguur', 'nieuwe sleutelfiguren')}, "
             f"{self.updated} bijgewerkt, {self.unchanged} ongewijzigd"
         )
         if self.skipped:
-            counts += f", {_plural(self.skipped, 'regel', 'regels')} overgeslagen"
+            counts += f", {plural(self.skipped, 'regel', 'regels')} overgeslagen"
         if self.dry_run:
             return f"Controle klaar, er is niets opgeslagen. Bij importeren: {counts}."
         return f"Import klaar: {counts}."

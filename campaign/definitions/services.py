@@ -20,6 +20,7 @@ from campaign.database import begin_write
 from campaign.definitions.loader import DefinitionError, Problem, read_campaign_file
 from campaign.definitions.schema import CampaignSpec, question_index
 from campaign.extensions import db
+from campaign.formatting import plural
 from campaign.models import Campaign, KeyFigure, Response, Sector
 from campaign.survey.questionnaire import OTHER, options_for
 
@@ -144,7 +145,7 @@ OPTION_TYPES = frozenset({"single", "multiple", "likert", "grid"})
 
 
 def _answers(count: int) -> str:
-    return f"{count} {'antwoord' if count == 1 else 'antwoorden'}"
+    return plural(count, "antwoord", "antwoorden")
 
 
 @dataclass
@@ -254,9 +255,7 @@ def _removed_sector_problems(campaign: Campaign, spec: CampaignSpec) -> list[Pro
             select(func.count()).select_from(Response).where(Response.sector_id == sector.id)
         )
         used = [
-            f"{key_figures} {'sleutelfiguur' if key_figures == 1 else 'sleutelfiguren'}"
-            if key_figures
-            else "",
+            f"{plural(key_figures, 'sleutelfiguur', 'sleutelfiguren')}" if key_figures else "",
             _answers(responses) if responses else "",
         ]
         if key_figures or responses:

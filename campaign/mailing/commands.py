@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from campaign.definitions.services import find_campaign
+from campaign.formatting import plural
 from campaign.mailing import services
-from campaign.mailing.render import MailError, plural
+from campaign.mailing.render import MailError
 from campaign.mailing.sender import SendReport, count_due, run_sender, send_queued
 
 mail_cli = click.Group("mail", help="Queue and send campaign mail.")

@@ -67,11 +67,6 @@ def format_address(name: str | None, email: str) -> str:
     return str(Address(display_name=one_line(name), username=username, domain=domain))
 
 
-def plural(count: int, one: str, many: str) -> str:
-    """``plural(1, "mail", "mails")`` -> ``1 mail``; ``3`` -> ``3 mails``."""
-    return f"{count} {one if count == 1 else many}"
-
-
 def join_names(names: list[str]) -> str:
     """``A, B en C`` in Dutch."""
     names = [one_line(name) for name in names if one_line(name)]

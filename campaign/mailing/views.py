@@ -24,8 +24,9 @@ from campaign.dashboard.navigation import register_tab
 from campaign.definitions.services import campaign_or_404
 from campaign.errors import render_error
 from campaign.extensions import csrf
+from campaign.formatting import plural
 from campaign.mailing import queries, services
-from campaign.mailing.render import KINDS, MailError, plural
+from campaign.mailing.render import KINDS, MailError
 from campaign.tokens import UNSUBSCRIBE, InvalidToken
 
 bp = Blueprint("mailing", __name__)
