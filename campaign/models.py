@@ -69,7 +69,17 @@ LINK_CODE_LENGTH = 14
 
 
 def new_link_code() -> str:
-    return "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+    """A random code of ``LINK_CODE_LENGTH`` letters of ``LINK_ALPHABET``.
+
+    One random number below 31**14, written in base 31: as random as drawing each
+    letter on its own, at a fourteenth of the calls (an import makes thousands).
+    """
+    number = secrets.randbelow(len(LINK_ALPHABET) ** LINK_CODE_LENGTH)
+    letters = []
+    for _ in range(LINK_CODE_LENGTH):
+        number, digit = divmod(number, len(LINK_ALPHABET))
+        letters.append(LINK_ALPHABET[digit])
+    return "".join(letters)
 
 
 def new_random_id() -> int:
