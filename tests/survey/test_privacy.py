@@ -42,7 +42,8 @@ def test_a_full_completion_and_draw_entry_log_no_identifier(app, key_link, caplo
     assert "Je doet mee aan de wedstrijd" in entered.text
     response_id = db.session.scalar(select(Response.id))
     receipt = db.session.scalar(select(DrawEntry.receipt))
-    forward_code = page.split("/s/")[-1].split('"')[0].split("<")[0]
+    forward_code = db.session.scalar(select(Link.code).where(Link.parent_id.is_not(None)))
+    assert forward_code and forward_code in page
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "response" in logged  # the run was logged ...
