@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from campaign.extensions import db
 
@@ -66,10 +65,6 @@ def begin_write() -> None:
             return  # already a write transaction, or already writing: keep going
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
-
-
-def is_sqlite_engine(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def migration_options() -> dict[str, Any]:

@@ -104,13 +104,12 @@ def record_open(link: Link) -> None:
     One UPDATE that adds one, so concurrent openings are never lost; nothing
     about the visitor is stored.
     """
-    link_id = link.id
     begin_write()
     db.session.execute(
-        update(Link).where(Link.id == link_id).values(open_count=Link.open_count + 1)
+        update(Link).where(Link.id == link.id).values(open_count=Link.open_count + 1)
     )
     db.session.commit()
-    log.debug("link %s opened", link_id)
+    log.debug("link %s opened", link.id)
 
 
 def find_response(campaign: Campaign, response_id: Any) -> Response | None:
@@ -303,8 +302,8 @@ def _sector_answer_changed(
 
 
 def _plan_for(response: Response, values: dict[str, Any]) -> _Plan:
-    # Read everything the write needs now: begin_write() ends the read transaction,
-    # which expires the loaded objects.
+    # The state as read now: the UPDATE compares with this updated_at, and the ORM's
+    # update synchronisation changes the loaded response once the UPDATE has run.
     return _Plan(response.id, response.campaign_id, response.link_id, response.updated_at, values)
 
 

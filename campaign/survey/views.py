@@ -112,7 +112,6 @@ def welcome(code: str) -> Any:
 @bp.post("/s/<code>/start")
 def start(code: str) -> Any:
     link, campaign, text = _visit_or_404(code, key_figure=True)
-    link_code = link.code
     response = _session_response(campaign)
     if response is None:
         try:
@@ -120,7 +119,7 @@ def start(code: str) -> Any:
         except SurveyClosed:
             return _closed_page(campaign, survey_gate(campaign), link, 403)
         _remember("response", campaign, response.id)
-    return redirect(_page_url(link_code, response.last_page))
+    return redirect(_page_url(link.code, response.last_page))
 
 
 # --- the questionnaire pages --------------------------------------------------------------
@@ -129,16 +128,15 @@ def start(code: str) -> Any:
 @bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
 def page(code: str, number: int) -> Any:
     link, campaign, text = _visit_or_404(code)
-    link_code = link.code
     response = _session_response(campaign)
     if response is None:
         flash(
             "Start de vragenlijst hier. Heb je al een deel ingevuld? Gebruik dan je link om verder te gaan.",
             "info",
         )
-        return redirect(url_for("survey.welcome", code=link_code))
+        return redirect(url_for("survey.welcome", code=link.code))
     if response.completed_at is not None:
-        return redirect(url_for("survey.thanks", code=link_code))
+        return redirect(url_for("survey.thanks", code=link.code))
     gate = survey_gate(campaign, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED):
         status = 403 if request.method == "POST" else 200
@@ -146,7 +144,7 @@ def page(code: str, number: int) -> Any:
     definition = definition_of(campaign, text)
     index = number - 1
     if not may_open_page(definition, response, index):
-        return redirect(_page_url(link_code, response.last_page))
+        return redirect(_page_url(link.code, response.last_page))
     if request.method == "POST":
         return _submit_page(campaign, link, response, definition, index)
     return _render_page(campaign, link, response, definition, index)
