@@ -105,7 +105,9 @@ def _problem(error: ErrorDetails, root: yaml.Node | None) -> Problem:
     elif error["type"] == "string_pattern_mismatch":
         message = "ongeldig formaat: gebruik kleine letters, cijfers, - of _"
     elif error["type"] in ("too_short", "too_long") and "min_length" in error.get("ctx", {}):
-        message = f"moet minstens {error['ctx']['min_length']} element(en) of teken(s) bevatten"
+        count = int(error["ctx"]["min_length"])
+        things = "element of teken" if count == 1 else "elementen of tekens"
+        message = f"moet minstens {count} {things} bevatten"
     elif error["type"] in ("greater_than_equal", "less_than_equal"):
         bound = error["ctx"].get("ge", error["ctx"].get("le"))
         word = "minstens" if error["type"] == "greater_than_equal" else "hoogstens"
