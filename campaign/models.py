@@ -16,6 +16,8 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Float,
     DateTime,
     ForeignKey,
     Integer,
@@ -156,6 +158,19 @@ class Campaign(Model):
     privacy: Mapped[str] = mapped_column(Text, default="", deferred=True, deferred_group="texts")
     #: The validated questionnaire (pages, questions, scales) as loaded from the file.
     questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    #: Queue the invitations by themselves at ``opens_at`` (the scheduler's launch job);
+    #: set by the campaign file (``schedule.invite_at_open``) or by a coordinator.
+    invite_at_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A sector is behind (its key figures get the reminder) when its completed responses
+    #: are below this share of what was expected by now (``schedule.reminder_threshold``).
+    reminder_threshold: Mapped[float] = mapped_column(Float, default=1.0)
+    #: When draw entries and other respondents' e-mail addresses are deleted; None means
+    #: ``DATA_RETENTION_DAYS`` after the close (see ``campaign.schedule``).
+    purge_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The schedule as the campaign file last gave it (ISO strings in UTC by field name):
+    #: a reload changes a date only when the file's value changed, so a date moved on
+    #: the dashboard survives reloading an unchanged file.
+    file_schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     sectors: Mapped[list[Sector]] = relationship(
         back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
@@ -427,3 +442,79 @@ class Coordinator(UserMixin, Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CampaignEvent(Model):
+    """Something that happened to a campaign's calendar or state, with who did it.
+
+    Closing early, extending, moving the reminder, excluding a key figure from it, and
+    each scheduled job that ran: the Planning page reads its history from here.
+    """
+
+    __tablename__ = "campaign_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    #: What happened: ``closed``, ``close_moved``, ``reminder_moved``, ``reminder_sent``, ...
+    kind: Mapped[str] = mapped_column(String(40))
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Who: a coordinator's e-mail, ``planner`` (the scheduler) or ``opdrachtregel`` (a command).
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    #: Old and new values, counts: whatever the kind needs to be described later.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class JobRun(Model):
+    """One run of a scheduled job for one due time: the stored "done" flag that makes a
+    job safe to fire twice (by two schedulers, or again after a crash)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("campaign_id", "job", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    #: ``launch``, ``reminder``, ``close`` or ``purge``.
+    job: Mapped[str] = mapped_column(String(20))
+    #: The time the job was due (the campaign's date when it was planned).
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: None while running (or when the process died before it finished).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A short Dutch summary for the Planning page ("12 herinneringen in de wachtrij").
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    #: ``done`` or ``skipped``, ``waiting`` (to be tried again later), ``failed``.
+    status: Mapped[str] = mapped_column(String(20), default="running")
+
+
+class SchedulerHeartbeat(Model):
+    """A row per scheduler process, touched every few seconds: a dashboard banner warns
+    when none has been seen for a while."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    #: ``host:pid:random``, as the sender's identity.
+    identity: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ReminderChoice(Model):
+    """A coordinator's choice to include or exclude one key figure from the reminder,
+    overriding the rule."""
+
+    __tablename__ = "reminder_choices"
+    __table_args__ = (UniqueConstraint("campaign_id", "key_figure_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    key_figure_id: Mapped[int] = mapped_column(ForeignKey("key_figures.id", ondelete="CASCADE"))
+    #: True: send the reminder whatever the rule says; False: never send it.
+    include: Mapped[bool] = mapped_column(Boolean)
+    chosen_by: Mapped[str] = mapped_column(String(320), default="")
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
