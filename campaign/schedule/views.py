@@ -1,0 +1,14 @@
+"""The Planning page: a campaign's timeline, what ran and what comes next."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import login_required
+
+bp = Blueprint("schedule", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every page here needs a logged-in coordinator."""
