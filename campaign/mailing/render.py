@@ -34,6 +34,10 @@ DEFAULT_SUBJECTS = {
     "winner": "Proficiat, je hebt gewonnen!",
 }
 
+#: The placeholders a subject in the campaign file may use, each filled from the mail's
+#: context (the same values the body shows, e.g. the close date as the database has it).
+SUBJECT_PLACEHOLDERS = ("title", "close_date", "name", "organisation")
+
 #: Line breaks and other control characters (also Unicode line and paragraph separators):
 #: never allowed in a header value, so a name cannot start a header of its own.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
