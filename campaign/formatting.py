@@ -1,6 +1,7 @@
 """Dutch (nl-BE) formatting of dates and numbers for templates."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -51,7 +52,19 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{format_number(count)} {one if count == 1 else many}"
 
 
+#: The zone of times that belong to no campaign (the scheduler's heartbeat).
+DEFAULT_ZONE = "Europe/Brussels"
+
+
+def format_local_datetime(moment: datetime | None) -> str:
+    """``format_datetime`` in Belgian time, for a UTC moment that belongs to no campaign."""
+    if moment is None:
+        return "—"
+    return format_datetime(moment.astimezone(ZoneInfo(DEFAULT_ZONE)))
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(format_local_datetime, "local_datetime_nl")
     app.add_template_filter(format_date, "date_nl")
     app.add_template_filter(format_datetime, "datetime_nl")
     app.add_template_filter(format_number, "number_nl")
