@@ -6,11 +6,14 @@ from flask.cli import with_appcontext
 from campaign.dashboard.queries import campaign_stats
 from campaign.definitions.loader import DefinitionError
 from campaign.definitions.services import (
-    close_campaign,
+    CloseError,
+    close_now,
     find_campaign,
     list_campaigns,
     load_campaign_file,
+    when,
 )
+from campaign.history import COMMAND_LINE
 from campaign.models import Campaign
 
 campaign_cli = click.Group("campaign", help="Load, list, follow and close campaigns.")
@@ -95,9 +98,18 @@ def stats_command(slug: str, as_json: bool) -> None:
 @click.argument("slug")
 @with_appcontext
 def close_command(slug: str) -> None:
-    """Close the survey of campaign SLUG now."""
+    """Close the survey of campaign SLUG now (recorded as done from the command line)."""
     campaign = campaign_or_fail(slug)
-    if close_campaign(campaign):
-        click.echo(f"Campagne {slug} is afgesloten; nieuwe antwoorden worden geweigerd.")
+    try:
+        closed = close_now(campaign, actor=COMMAND_LINE)
+    except CloseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if closed:
+        click.echo(
+            f"Campagne {slug} is afgesloten op {when(campaign, campaign.effective_close)}; "
+            "nieuwe antwoorden worden geweigerd."
+        )
     else:
-        click.echo(f"Campagne {slug} was al afgesloten.")
+        click.echo(
+            f"Campagne {slug} was al afgesloten (sinds {when(campaign, campaign.effective_close)})."
+        )

@@ -23,6 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from campaign.definitions.localtime import LocalTimeError, local_to_utc
+from campaign.mailing.render import SUBJECT_PLACEHOLDERS
+
 SLUG = r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$"
 CODE = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 QUESTION_ID = r"^[a-z][a-z0-9_]{0,59}$"
@@ -213,11 +216,32 @@ def _check_show_if(show_if: ShowIf, earlier: dict[str, Question], where: str) ->
         raise ValueError(f"{where}: 'includes' werkt enkel op een meerkeuzevraag (multiple)")
 
 
+#: The schedule's dates, in order.
+SCHEDULE_DATES = ("opens_at", "reminder_at", "closes_at", "results_due", "purge_at")
+
+
 class Schedule(Strict):
     opens_at: LocalDateTime
     reminder_at: LocalDateTime | None = None
     closes_at: LocalDateTime
     results_due: LocalDateTime | None = None
+    #: When draw entries are deleted; None: the purge job's default after the close.
+    purge_at: LocalDateTime | None = None
+    #: Queue the invitations by themselves at ``opens_at`` (the scheduler's launch job).
+    invite_at_open: bool = False
+    #: A sector is behind when its completed responses are below this share of what was
+    #: expected by now (1.0: exactly pro rata).
+    reminder_threshold: float = 1.0
+
+    @field_validator("reminder_threshold")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 < value <= 2:
+            raise ValueError(
+                "moet een aandeel groter dan 0 en hoogstens 2 zijn, "
+                "bijvoorbeeld 0.9 (herinneren wie onder 90 % van het verwachte aantal zit)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _in_order(self) -> Schedule:
@@ -227,7 +251,25 @@ class Schedule(Strict):
             raise ValueError("reminder_at moet tussen opens_at en closes_at liggen")
         if self.results_due is not None and self.results_due < self.closes_at:
             raise ValueError("results_due mag niet vóór closes_at liggen")
+        if self.purge_at is not None and self.purge_at <= self.closes_at:
+            raise ValueError("purge_at moet na closes_at komen")
+        if self.purge_at is not None and self.results_due and self.purge_at <= self.results_due:
+            raise ValueError("purge_at moet na results_due komen")
         return self
+
+
+#: ``{name}`` in a subject.
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def check_subject_placeholders(subject: str) -> None:
+    """Raise ``ValueError`` (Dutch) for a ``{...}`` in ``subject`` that rendering cannot fill."""
+    allowed = ", ".join(f"{{{name}}}" for name in SUBJECT_PLACEHOLDERS)
+    for name in _PLACEHOLDER.findall(subject):
+        if name not in SUBJECT_PLACEHOLDERS:
+            raise ValueError(
+                f"onbekende plaatshouder {{{name}}} in het onderwerp; toegelaten zijn {allowed}"
+            )
 
 
 class MailSettings(Strict):
@@ -235,6 +277,16 @@ class MailSettings(Strict):
     sender_email: EmailStr
     reply_to: EmailStr | None = None
     subjects: dict[Literal["invitation", "reminder", "winner"], str] = Field(default_factory=dict)
+
+    @field_validator("subjects")
+    @classmethod
+    def _known_placeholders(cls, subjects: dict[str, str]) -> dict[str, str]:
+        for kind, subject in subjects.items():
+            try:
+                check_subject_placeholders(subject)
+            except ValueError as exc:
+                raise ValueError(f"onderwerp van {kind}: {exc}") from exc
+        return subjects
 
     @field_validator("sender_name")
     @classmethod
@@ -279,6 +331,19 @@ class CampaignSpec(Strict):
                 f"onbekende tijdzone {value!r} (gebruik een IANA-naam zoals Europe/Brussels)"
             ) from exc
         return value
+
+    @model_validator(mode="after")
+    def _times_exist(self) -> CampaignSpec:
+        """Every schedule time exists in the zone (not in the spring-forward hour)."""
+        for name in SCHEDULE_DATES:
+            local = getattr(self.schedule, name)
+            if local is None:
+                continue
+            try:
+                local_to_utc(local, self.timezone)
+            except LocalTimeError as exc:
+                raise ValueError(f"schedule.{name}: {exc}") from exc
+        return self
 
     @field_validator("sectors")
     @classmethod

@@ -10,18 +10,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from campaign import clock
 from campaign.database import begin_write
+from campaign.definitions.file_schedule import ScheduleConflict, apply_file_schedule
 from campaign.definitions.loader import DefinitionError, Problem, read_campaign_file
+from campaign.definitions.localtime import local_to_utc
 from campaign.definitions.schema import CampaignSpec, question_index
 from campaign.extensions import db
-from campaign.formatting import plural
-from campaign.models import Campaign, KeyFigure, Response, Sector
+from campaign.formatting import format_date, format_datetime, plural
+from campaign.history import current_actor, record_event
+from campaign.models import (
+    Campaign,
+    CampaignEvent,
+    CampaignState,
+    Draw,
+    JobRun,
+    KeyFigure,
+    Response,
+    Sector,
+)
 from campaign.survey.questionnaire import OTHER, options_for
 
 log = logging.getLogger(__name__)
@@ -58,7 +69,11 @@ def load_campaign(spec: CampaignSpec, filename: str = "<campagne>") -> LoadResul
         if problems:
             db.session.rollback()
             raise DefinitionError(filename, problems)
-    changes = _apply_spec(campaign, spec, created)
+    try:
+        changes = _apply_spec(campaign, spec, created)
+    except ScheduleConflict as exc:
+        db.session.rollback()
+        raise DefinitionError(filename, exc.problems) from exc
     db.session.commit()
     log.info("campaign %s %s (%s)", spec.slug, "created" if created else "updated", changes)
     return LoadResult(campaign, created, changes)
@@ -81,14 +96,11 @@ def list_campaigns() -> list[Campaign]:
 
 
 def to_utc(local: datetime | None, zone: str) -> datetime | None:
-    """A naive local date-time from the file, as an aware UTC datetime."""
+    """A naive local date-time from the file, as an aware UTC datetime (see ``localtime``
+    for the hour that happens twice)."""
     if local is None:
         return None
-    return _required_utc(local, zone)
-
-
-def _required_utc(local: datetime, zone: str) -> datetime:
-    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return local_to_utc(local, zone).utc
 
 
 def questionnaire_hash(questionnaire: dict[str, Any]) -> str:
@@ -97,14 +109,10 @@ def questionnaire_hash(questionnaire: dict[str, Any]) -> str:
 
 
 def _apply_spec(campaign: Campaign, spec: CampaignSpec, created: bool) -> list[str]:
-    changes: list[str] = []
     campaign.title = spec.title
     campaign.organisers = list(spec.organisers)
     campaign.timezone = spec.timezone
-    campaign.opens_at = _required_utc(spec.schedule.opens_at, spec.timezone)
-    campaign.reminder_at = to_utc(spec.schedule.reminder_at, spec.timezone)
-    campaign.closes_at = _required_utc(spec.schedule.closes_at, spec.timezone)
-    campaign.results_due = to_utc(spec.schedule.results_due, spec.timezone)
+    changes = apply_file_schedule(campaign, spec, created)
     campaign.mail_settings = spec.mail.model_dump(mode="json", exclude_none=True)
     campaign.intro = spec.intro
     campaign.privacy = spec.privacy
@@ -270,14 +278,155 @@ def _removed_sector_problems(campaign: Campaign, spec: CampaignSpec) -> list[Pro
     return problems
 
 
-def close_campaign(campaign: Campaign, now: datetime | None = None) -> bool:
-    """Close the survey by hand now.  Returns False when it was already closed."""
+# --- closing and extending ------------------------------------------------------------
+
+
+class CloseError(ValueError):
+    """A close or a new close date that cannot be applied; the message is Dutch."""
+
+
+@dataclass(frozen=True)
+class CloseMove:
+    """What ``move_close`` did."""
+
+    old: datetime
+    new: datetime
+    #: The survey was closed (early or by time) and takes answers again.
+    reopened: bool
+    #: Things the coordinator should know (Dutch), e.g. the close is now after results_due.
+    warnings: list[str] = field(default_factory=list)
+
+
+def when(campaign: Campaign, moment: datetime) -> str:
+    """``moment`` in the campaign's zone, as nl-BE text (``15 september 2027 om 23.59 u``)."""
+    return format_datetime(campaign.local(moment))
+
+
+def close_now(campaign: Campaign, *, actor: str, now: datetime | None = None) -> bool:
+    """Close the survey now, in one write transaction with a ``closed`` event.
+
+    Returns False (and writes nothing) when it was already closed; raises
+    ``CloseError`` before the opening (there is nothing to close yet).
+    """
     now = now or clock.now()
     begin_write()
-    if campaign.closed_at is not None and campaign.closed_at <= now:
+    db.session.refresh(campaign, with_for_update=True)
+    state = campaign.state(now)
+    if state == CampaignState.CLOSED:
         db.session.rollback()
         return False
+    if state == CampaignState.DRAFT:
+        db.session.rollback()
+        raise CloseError(
+            f"De bevraging is nog niet open (ze opent op {when(campaign, campaign.opens_at)}); "
+            "er valt nog niets af te sluiten."
+        )
+    record_event(campaign, "closed", actor=actor, now=now, old=campaign.closes_at, new=now)
     campaign.closed_at = now
     db.session.commit()
-    log.info("campaign %s closed by hand at %s", campaign.slug, now.isoformat())
+    log.info("campaign %s closed by %s at %s", campaign.slug, actor, now.isoformat())
     return True
+
+
+def close_campaign(campaign: Campaign, now: datetime | None = None) -> bool:
+    """``close_now`` by whoever acts (the logged-in coordinator, else the command line)."""
+    return close_now(campaign, actor=current_actor(), now=now)
+
+
+def move_close(
+    campaign: Campaign, new_closes_at: datetime, *, actor: str, now: datetime | None = None
+) -> CloseMove:
+    """Extend or shorten the survey to ``new_closes_at`` (aware), in one write transaction
+    with a ``close_moved`` event, or ``reopened`` when the survey was closed (early, or
+    because its time had passed): then ``closed_at`` is cleared.
+
+    Raises ``CloseError`` (and changes nothing) for a time in the past (use ``close_now``),
+    not after the opening or a reminder still to be sent, not before the data purge, or
+    a reopening after the draw was made.
+    """
+    now = now or clock.now()
+    new_closes_at = new_closes_at.astimezone(UTC)
+    begin_write()
+    db.session.refresh(campaign, with_for_update=True)
+    try:
+        warnings = _check_new_close(campaign, new_closes_at, now)
+    except CloseError:
+        db.session.rollback()
+        raise
+    old = campaign.effective_close
+    reopened = campaign.state(now) == CampaignState.CLOSED
+    record_event(
+        campaign,
+        "reopened" if reopened else "close_moved",
+        actor=actor,
+        now=now,
+        old=old,
+        new=new_closes_at,
+    )
+    campaign.closes_at = new_closes_at
+    campaign.closed_at = None
+    db.session.commit()
+    log.info(
+        "campaign %s: close moved by %s from %s to %s%s",
+        campaign.slug,
+        actor,
+        old.isoformat(),
+        new_closes_at.isoformat(),
+        " (reopened)" if reopened else "",
+    )
+    return CloseMove(old, new_closes_at, reopened, warnings)
+
+
+def _check_new_close(campaign: Campaign, new: datetime, now: datetime) -> list[str]:
+    """The refusals of ``move_close`` (raised) and its warnings (returned)."""
+    if new <= now:
+        raise CloseError(
+            "De nieuwe sluitdatum ligt in het verleden. Wil je nu afsluiten, "
+            "gebruik dan 'Nu afsluiten'."
+        )
+    if new <= campaign.opens_at:
+        raise CloseError(
+            f"De sluitdatum moet na de opening liggen ({when(campaign, campaign.opens_at)})."
+        )
+    if campaign.state(now) != CampaignState.CLOSED and new == campaign.effective_close:
+        raise CloseError(f"De bevraging sluit al op {when(campaign, new)}; er is niets gewijzigd.")
+    if campaign.reminder_at and new <= campaign.reminder_at and reminder_pending(campaign):
+        raise CloseError(
+            f"De herinnering staat gepland op {when(campaign, campaign.reminder_at)}: de "
+            "sluitdatum moet daarna liggen. Verplaats of schrap eerst de herinnering."
+        )
+    if campaign.purge_at and new >= campaign.purge_at:
+        raise CloseError(
+            "De sluitdatum moet vóór het wissen van de wedstrijdgegevens liggen "
+            f"({when(campaign, campaign.purge_at)}); pas purge_at aan in het campagnebestand."
+        )
+    if campaign.state(now) == CampaignState.CLOSED and draw_performed(campaign):
+        raise CloseError(
+            "De trekking van de prijzen is al gebeurd: de bevraging kan niet meer heropend worden."
+        )
+    if campaign.results_due and new > campaign.results_due:
+        return [
+            f"Let op: de bevraging sluit nu na de datum waarop de resultaten klaar moeten zijn "
+            f"({format_date(campaign.local(campaign.results_due))}). Pas results_due aan in "
+            "het campagnebestand als die datum ook opschuift."
+        ]
+    return []
+
+
+def reminder_pending(campaign: Campaign) -> bool:
+    """A reminder is planned and has not gone out: no finished reminder job and no
+    ``reminder_sent`` event (the reminder's "send now" records one)."""
+    if campaign.reminder_at is None:
+        return False
+    ran = select(JobRun.id).where(
+        JobRun.campaign_id == campaign.id, JobRun.job == "reminder", JobRun.status == "done"
+    )
+    sent = select(CampaignEvent.id).where(
+        CampaignEvent.campaign_id == campaign.id, CampaignEvent.kind == "reminder_sent"
+    )
+    return db.session.scalar(select(or_(ran.exists(), sent.exists()))) is not True
+
+
+def draw_performed(campaign: Campaign) -> bool:
+    query = select(Draw.id).where(Draw.campaign_id == campaign.id, Draw.performed_at.is_not(None))
+    return db.session.scalar(query) is not None

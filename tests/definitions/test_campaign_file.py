@@ -242,15 +242,6 @@ def test_unknown_slug_fails_with_exit_status_1(app, runner):
         assert "Geen campagne met slug 'nergens'" in result.output
 
 
-def test_close_command_closes_once(app, runner, example_campaign):
-    app.config["CLOCK"] = lambda: BEFORE_OPENING
-    first = runner.invoke(args=["campaign", "close", example_campaign.slug])
-    assert first.exit_code == 0 and "afgesloten" in first.output
-    assert find_campaign(example_campaign.slug).state() == "closed"
-    second = runner.invoke(args=["campaign", "close", example_campaign.slug])
-    assert "was al afgesloten" in second.output
-
-
 def test_list_says_how_to_start_when_empty(app, runner):
     result = runner.invoke(args=["campaign", "list"])
     assert "Nog geen campagnes" in result.output
