@@ -59,6 +59,15 @@ def grace_period() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("SURVEY_GRACE_MINUTES", 60)))
 
 
+def grace_ends_at(campaign: Campaign) -> datetime:
+    """The last moment a response started before the close may still be submitted.
+
+    Read from the campaign as loaded for this request, so an early close
+    (``closed_at``) or a later ``closes_at`` moves it at once.
+    """
+    return campaign.effective_close + grace_period()
+
+
 def survey_gate(
     campaign: Campaign, response: Response | None = None, now: datetime | None = None
 ) -> Gate:
@@ -79,7 +88,7 @@ def survey_gate(
         response is not None
         and response.completed_at is None
         and response.started_at < close
-        and now < close + grace_period()
+        and now < grace_ends_at(campaign)
     ):
         return Gate.GRACE
     return Gate.CLOSED

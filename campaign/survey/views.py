@@ -25,6 +25,7 @@ from campaign.survey.services import (
     SurveyError,
     create_forward_link,
     find_response,
+    grace_ends_at,
     may_open_page,
     record_open,
     save_page,
@@ -70,9 +71,23 @@ def _session_response(campaign: Campaign) -> Response | None:
     return find_response(campaign, _remembered("response", campaign))
 
 
-def _closed_page(campaign: Campaign, gate: Gate, link: Link, status: int = 200) -> tuple[str, int]:
+def _closed_page(
+    campaign: Campaign,
+    gate: Gate,
+    link: Link,
+    status: int = 200,
+    response: Response | None = None,
+) -> tuple[str, int]:
+    """The "not open yet" or "closed" page; ``response`` is the respondent's own response
+    when one in progress is turned away (the page then says what became of it)."""
     template = "survey/not_open.html" if gate == Gate.NOT_OPEN else "survey/closed.html"
-    return render_template(template, campaign=campaign, link=link), status
+    in_progress = response is not None and response.completed_at is None
+    return render_template(template, campaign=campaign, link=link, in_progress=in_progress), status
+
+
+def _grace_until(campaign: Campaign, gate: Gate) -> Any:
+    """The local end of the grace period while a response in progress is in it, else None."""
+    return campaign.local(grace_ends_at(campaign)) if gate == Gate.GRACE else None
 
 
 def _page_url(code: str, index: int) -> str:
@@ -98,7 +113,7 @@ def welcome(code: str) -> Any:
     response = _session_response(campaign)
     gate = survey_gate(campaign, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED) and not (response and response.completed_at):
-        return _closed_page(campaign, gate, link)
+        return _closed_page(campaign, gate, link, response=response)
     return render_template(
         "survey/welcome.html",
         campaign=campaign,
@@ -106,6 +121,7 @@ def welcome(code: str) -> Any:
         response=response,
         intro=display.paragraphs(campaign.intro),
         privacy=display.paragraphs(campaign.privacy),
+        grace_until=_grace_until(campaign, gate),
     )
 
 
@@ -140,14 +156,14 @@ def page(code: str, number: int) -> Any:
     gate = survey_gate(campaign, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED):
         status = 403 if request.method == "POST" else 200
-        return _closed_page(campaign, gate, link, status)
+        return _closed_page(campaign, gate, link, status, response)
     definition = definition_of(campaign, text)
     index = number - 1
     if not may_open_page(definition, response, index):
         return redirect(_page_url(link.code, response.last_page))
     if request.method == "POST":
-        return _submit_page(campaign, link, response, definition, index)
-    return _render_page(campaign, link, response, definition, index)
+        return _submit_page(campaign, link, response, definition, index, gate)
+    return _render_page(campaign, link, response, definition, index, gate)
 
 
 def _render_page(
@@ -156,6 +172,7 @@ def _render_page(
     response: Response,
     definition: Definition,
     index: int,
+    gate: Gate,
     form: Any = None,
     errors: dict[str, str] | None = None,
     problem: str | None = None,
@@ -169,11 +186,17 @@ def _render_page(
         view=view,
         problem=problem,
         resume_link=resume_url(link.code, response),
+        grace_until=_grace_until(campaign, gate),
     ), status
 
 
 def _submit_page(
-    campaign: Campaign, link: Link, response: Response, definition: Definition, index: int
+    campaign: Campaign,
+    link: Link,
+    response: Response,
+    definition: Definition,
+    index: int,
+    gate: Gate,
 ) -> Any:
     action = "back" if request.form.get("action") == "back" else "next"
     code = link.code
@@ -182,15 +205,23 @@ def _submit_page(
     except ForeignFields:
         problem = "Dit formulier bevatte velden die niet op deze pagina horen. Er is niets bewaard."
         return _render_page(
-            campaign, link, response, definition, index, problem=problem, status=400
+            campaign, link, response, definition, index, gate, problem=problem, status=400
         )
     except SurveyClosed:
-        return _closed_page(campaign, Gate.CLOSED, link, 403)
+        return _closed_page(campaign, Gate.CLOSED, link, 403, response)
     except SurveyError:
         return redirect(_page_url(code, response.last_page))
     if outcome.errors:
         return _render_page(
-            campaign, link, response, definition, index, request.form, outcome.errors, status=422
+            campaign,
+            link,
+            response,
+            definition,
+            index,
+            gate,
+            request.form,
+            outcome.errors,
+            status=422,
         )
     if outcome.already_completed:
         return redirect(url_for("survey.thanks", code=code))
