@@ -23,8 +23,9 @@ echo "  Campagnetool draait op http://$host:$port/dashboard/"
 echo "  Demo-login: demo@example.org / demo-wachtwoord"
 echo "  (Ctrl+C stopt de server)"
 echo
-# The mail sender runs beside the web server (web requests only queue mail) and stops with it.
-.venv/bin/flask mail send-queued --watch &
-sender=$!
-trap 'kill -TERM "$sender" 2>/dev/null; wait "$sender" 2>/dev/null || true' EXIT
+# The scheduler (scheduled jobs and the mail sender) runs beside the web server, which
+# only queues mail, and stops with it.
+.venv/bin/flask scheduler run &
+scheduler=$!
+trap 'kill -TERM "$scheduler" 2>/dev/null; wait "$scheduler" 2>/dev/null || true' EXIT
 .venv/bin/flask run --host "$host" --port "$port"
