@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,8 +17,17 @@ from sqlalchemy.orm import selectinload
 
 from campaign import attribution, clock
 from campaign.contacts.queries import key_figures_by_sector
+from campaign.definitions.services import draw_performed
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure, Message, MessageStatus
+from campaign.models import (
+    Campaign,
+    CampaignEvent,
+    CampaignState,
+    KeyFigure,
+    Message,
+    MessageStatus,
+)
+from campaign.survey.services import grace_period
 
 
 @dataclass(frozen=True)
@@ -162,3 +171,99 @@ def _key_figure_json(figures: KeyFigureFigures) -> dict[str, Any]:
         "sector": key_figure.sector.code if key_figure.sector else None,
         "opted_out": key_figure.opted_out,
     }
+
+
+# --- the close: what the "Sluiting" card and its confirm step show ----------------------
+
+#: The events of the close's history, with their Dutch label.
+CLOSE_EVENTS = {
+    "closed": "Afgesloten",
+    "close_moved": "Sluitdatum gewijzigd",
+    "reopened": "Heropend",
+}
+
+#: How the actors that are not a coordinator read on the page.
+ACTOR_LABELS = {
+    "planner": "de planner (automatisch)",
+    "opdrachtregel": "opdrachtregel (flask campaign close)",
+    "campagnebestand": "het campagnebestand",
+}
+
+
+@dataclass(frozen=True)
+class CloseChange:
+    """One line of the close's history: who, when, and the close before and after."""
+
+    at: datetime
+    what: str
+    who: str
+    old: datetime | None
+    new: datetime | None
+
+
+def close_history(campaign: Campaign, limit: int = 50) -> list[CloseChange]:
+    """Closes, moved close dates and reopenings, newest first."""
+    query = (
+        select(CampaignEvent)
+        .where(CampaignEvent.campaign_id == campaign.id)
+        .where(CampaignEvent.kind.in_(list(CLOSE_EVENTS)))
+        .order_by(CampaignEvent.happened_at.desc(), CampaignEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        CloseChange(
+            at=event.happened_at,
+            what=CLOSE_EVENTS[event.kind],
+            who=ACTOR_LABELS.get(event.actor, event.actor),
+            old=_moment(event.details.get("old")),
+            # The planner's own close records the planned time as ``at``.
+            new=_moment(event.details.get("new") or event.details.get("at")),
+        )
+        for event in db.session.scalars(query)
+    ]
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The survey's close as the dashboard shows it."""
+
+    state: CampaignState
+    #: When the survey stopped (or will stop) taking new respondents.
+    close: datetime
+    #: Closed by hand (or by the command line) before the planned time.
+    closed_early: bool
+    #: Responses started and not (yet) completed: they get the grace period after a close.
+    in_progress: int
+    grace_minutes: int
+    #: The moment a response in progress can no longer be submitted, for the close ``close``.
+    grace_ends: datetime
+    #: False once the draw was made: a closed survey then stays closed.
+    can_reopen: bool
+    history: list[CloseChange]
+
+
+def closing(campaign: Campaign, now: datetime | None = None) -> Closing:
+    """What the "Sluiting" card shows; ``now`` also stands for the close of "Nu afsluiten"
+    while the survey is open (the confirm step says until when the grace period runs)."""
+    now = now or clock.now()
+    state = campaign.state(now)
+    close = campaign.effective_close if state == CampaignState.CLOSED else now
+    totals = attribution.response_totals(campaign)
+    grace = grace_period()
+    return Closing(
+        state=state,
+        close=campaign.effective_close,
+        closed_early=campaign.closed_at is not None and campaign.closed_at < campaign.closes_at,
+        in_progress=max(totals.started - totals.completed, 0),
+        grace_minutes=int(grace.total_seconds() // 60),
+        grace_ends=close + grace,
+        can_reopen=not draw_performed(campaign),
+        history=close_history(campaign),
+    )

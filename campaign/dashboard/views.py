@@ -1,10 +1,24 @@
-"""Coordinator pages: the campaign list and a campaign's overview."""
+"""Coordinator pages: the campaign list, a campaign's overview, and its close."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.wrappers import Response
 
-from campaign.dashboard.queries import overview
-from campaign.definitions.services import campaign_or_404, list_campaigns
+from campaign.dashboard.queries import closing, overview
+from campaign.definitions.services import (
+    CloseError,
+    campaign_or_404,
+    close_now,
+    list_campaigns,
+    move_close_local,
+    when,
+)
+from campaign.history import current_actor
+from campaign.models import Campaign
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -20,9 +34,7 @@ def index() -> str:
     return render_template("dashboard/index.html", campaigns=list_campaigns())
 
 
-@bp.get("/<slug>/")
-def campaign(slug: str) -> str:
-    campaign = campaign_or_404(slug)
+def _overview_page(campaign: Campaign, **form: Any) -> str:
     figures = overview(campaign)
     return render_template(
         "dashboard/campaign.html",
@@ -30,4 +42,68 @@ def campaign(slug: str) -> str:
         sectors=figures.sectors,
         started=figures.totals.started,
         completed=figures.totals.completed,
+        closing=closing(campaign),
+        form=form,
     )
+
+
+@bp.get("/<slug>/")
+def campaign(slug: str) -> str:
+    return _overview_page(campaign_or_404(slug))
+
+
+@bp.get("/<slug>/afsluiten")
+def confirm_close(slug: str) -> str:
+    """The confirm step of "Nu afsluiten": what closing now means, and the button."""
+    campaign = campaign_or_404(slug)
+    return render_template(
+        "dashboard/close_confirm.html", campaign=campaign, closing=closing(campaign)
+    )
+
+
+@bp.post("/<slug>/afsluiten")
+def close(slug: str) -> Response | tuple[str, int]:
+    campaign = campaign_or_404(slug)
+    try:
+        closed = close_now(campaign, actor=current_actor())
+    except CloseError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("dashboard.campaign", slug=slug, _anchor="sluiting"))
+    if closed:
+        figures = closing(campaign)
+        flash(
+            f"De bevraging is afgesloten op {when(campaign, campaign.effective_close)}. Wie al "
+            f"bezig was, kan nog afronden tot {when(campaign, figures.grace_ends)}.",
+            "success",
+        )
+    else:
+        flash("De bevraging was al afgesloten; er is niets gewijzigd.", "info")
+    return redirect(url_for("dashboard.campaign", slug=slug, _anchor="sluiting"))
+
+
+@bp.post("/<slug>/sluitdatum")
+def move(slug: str) -> Response | tuple[str, int]:
+    """ "Sluitdatum wijzigen": extend or shorten, or reopen a closed survey."""
+    campaign = campaign_or_404(slug)
+    date_text = request.form.get("datum", "")[:40]
+    time_text = request.form.get("uur", "")[:20]
+    try:
+        moved = move_close_local(campaign, date_text, time_text, actor=current_actor())
+    except CloseError as exc:
+        page = _overview_page(campaign, date=date_text, time=time_text, error=str(exc))
+        return page, 400
+    if moved.reopened:
+        flash(
+            f"De bevraging is heropend en sluit nu op {when(campaign, moved.new)} "
+            f"(ze was afgesloten sinds {when(campaign, moved.old)}).",
+            "success",
+        )
+    else:
+        flash(
+            f"De sluitdatum is verplaatst van {when(campaign, moved.old)} "
+            f"naar {when(campaign, moved.new)}.",
+            "success",
+        )
+    for warning in moved.warnings:
+        flash(warning, "warning")
+    return redirect(url_for("dashboard.campaign", slug=slug, _anchor="sluiting"))

@@ -18,7 +18,7 @@ from campaign import clock
 from campaign.database import begin_write
 from campaign.definitions.file_schedule import ScheduleConflict, apply_file_schedule
 from campaign.definitions.loader import DefinitionError, Problem, read_campaign_file
-from campaign.definitions.localtime import local_to_utc
+from campaign.definitions.localtime import LocalTimeError, local_to_utc, parse_local
 from campaign.definitions.schema import CampaignSpec, question_index
 from campaign.extensions import db
 from campaign.formatting import format_date, format_datetime, plural
@@ -430,3 +430,32 @@ def reminder_pending(campaign: Campaign) -> bool:
 def draw_performed(campaign: Campaign) -> bool:
     query = select(Draw.id).where(Draw.campaign_id == campaign.id, Draw.performed_at.is_not(None))
     return db.session.scalar(query) is not None
+
+
+def move_close_local(
+    campaign: Campaign,
+    date_text: str,
+    time_text: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> CloseMove:
+    """``move_close`` to a date and time typed in the campaign's zone (the dashboard form).
+
+    Raises ``CloseError`` for empty or unreadable input and for the hour that does not
+    exist when summer time starts; the hour that happens twice when it ends is taken
+    the second time (see ``campaign.definitions.localtime``), with a warning saying so.
+    """
+    try:
+        converted = parse_local(date_text, time_text, campaign.timezone)
+    except LocalTimeError as exc:
+        raise CloseError(str(exc)) from exc
+    move = move_close(campaign, converted.utc, actor=actor, now=now)
+    if not converted.ambiguous:
+        return move
+    local = campaign.local(converted.utc)
+    note = (
+        f"{local:%H.%M} u kwam die nacht twee keer voor (einde van de zomertijd): de bevraging "
+        f"sluit de tweede keer, in wintertijd ({converted.utc:%H.%M} u UTC)."
+    )
+    return CloseMove(move.old, move.new, move.reopened, [*move.warnings, note])
