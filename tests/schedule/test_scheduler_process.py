@@ -135,7 +135,9 @@ def greylisting(sink: Any, seconds: float) -> set[str]:
     def refuse(envelope: Any) -> str | None:
         with lock:
             now = time.monotonic()
-            waiting = [a for a in envelope.rcpt_tos if now - first_seen.setdefault(a, now) < seconds]
+            waiting = [
+                a for a in envelope.rcpt_tos if now - first_seen.setdefault(a, now) < seconds
+            ]
             if waiting:
                 refused.update(waiting)
                 return "451 4.7.1 Greylisted, please try again later"
@@ -146,9 +148,7 @@ def greylisting(sink: Any, seconds: float) -> set[str]:
 
 
 @pytest.mark.slow
-def test_a_reminder_missed_while_stopped_goes_once_to_the_key_figures_of_sectors_behind(
-    app, smtp
-):
+def test_a_reminder_missed_while_stopped_goes_once_to_the_key_figures_of_sectors_behind(app, smtp):
     sink, port = smtp
     campaign = open_campaign(reminder_at=clock.now() + timedelta(seconds=1))
     # Ten of thirty days passed: Onderwijs (target 10) expects 3.3 by now and has 1: behind;
