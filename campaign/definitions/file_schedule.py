@@ -90,8 +90,9 @@ def apply_file_schedule(campaign: Campaign, spec: CampaignSpec, created: bool) -
             record_event(campaign, EVENT_KINDS[name], actor=FILE_ACTOR, old=current, new=new)
         setattr(campaign, name, new)
         if name == "closes_at" and campaign.closed_at is not None:
+            since = _describe(campaign, name, campaign.closed_at)
             changes.append(
-                f"de bevraging blijft afgesloten (sinds {_describe(campaign, name, campaign.closed_at)}); "
+                f"de bevraging blijft afgesloten (sinds {since}); "
                 "heropenen kan op het dashboard met 'Sluitdatum wijzigen'"
             )
     campaign.file_schedule = given

@@ -381,8 +381,8 @@ def _check_new_close(campaign: Campaign, new: datetime, now: datetime) -> list[s
     """The refusals of ``move_close`` (raised) and its warnings (returned)."""
     if new <= now:
         raise CloseError(
-            "De nieuwe sluitdatum ligt in het verleden. Wil je nu afsluiten, "
-            "gebruik dan 'Nu afsluiten'."
+            "De nieuwe sluitdatum ligt in het verleden. Wil je nu afsluiten? "
+            "Gebruik dan 'Nu afsluiten'."
         )
     if new <= campaign.opens_at:
         raise CloseError(
