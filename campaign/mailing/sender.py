@@ -41,6 +41,9 @@ from campaign import clock
 from campaign.database import begin_write
 from campaign.extensions import db
 from campaign.failpoints import failpoint
+from campaign.mailing.retries import retry_delay, should_give_up, span_text
+from campaign.mailing.settings import DEFAULTS as DEFAULTS  # noqa: F401 (public: the defaults)
+from campaign.mailing.settings import setting
 from campaign.mailing.transport import (
     PermanentError,
     ServerUnavailable,
@@ -49,7 +52,7 @@ from campaign.mailing.transport import (
     build_message,
     transport_for,
 )
-from campaign.models import KeyFigure, Message, MessageStatus
+from campaign.models import Campaign, CampaignState, KeyFigure, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -65,27 +68,13 @@ CANCELLED = MessageStatus.CANCELLED.value
 #: Kinds of mail whose recipient and bodies are blanked once the mail is done.
 FORGOTTEN_KINDS = ("resume",)
 
-DEFAULTS = {
-    #: Seconds a claim holds; long enough for a whole batch, short enough that a
-    #: killed sender's messages go out soon after.
-    "MAIL_LEASE_SECONDS": 120.0,
-    #: Messages claimed per transaction.
-    "MAIL_BATCH_SIZE": 20,
-    #: First retry delay after a transient failure; it doubles with every attempt.
-    "MAIL_RETRY_BASE_SECONDS": 5.0,
-    #: Attempts before a transiently failing message is given up as failed.
-    "MAIL_MAX_ATTEMPTS": 5,
-    #: Longest a command waits for a deferred retry before leaving it to a later run.
-    "MAIL_RETRY_WAIT_SECONDS": 60.0,
-    #: Tries to open the SMTP connection before the run gives up (nothing lost).
-    "MAIL_CONNECT_TRIES": 3,
-    #: Seconds between two looks at the outbox in ``run_sender``.
-    "MAIL_POLL_SECONDS": 3.0,
-}
-
-
-def setting(name: str) -> Any:
-    return current_app.config.get(name, DEFAULTS[name])
+#: Kinds of mail that invite people to fill in the survey: once it is closed, those still
+#: in the outbox are cancelled rather than sent (winner and resume mails still go out).
+SURVEY_KINDS = ("invitation", "reminder")
+#: ``last_error`` of a mail cancelled because its recipient opted out.
+OPTED_OUT_REASON = "niet verstuurd: de ontvanger heeft zich afgemeld"
+#: ``last_error`` of an invitation or reminder cancelled because the survey closed.
+CLOSED_REASON = "niet verstuurd: de bevraging is afgesloten"
 
 
 def sender_identity() -> str:
@@ -136,6 +125,7 @@ _SEND_COLUMNS = [
     MESSAGES.c[name]
     for name in (
         "id",
+        "campaign_id",
         "kind",
         "recipient_email",
         "message_id",
@@ -144,6 +134,7 @@ _SEND_COLUMNS = [
         "body_html",
         "headers",
         "attempts",
+        "created_at",
     )
 ]
 
@@ -285,17 +276,12 @@ def _fail(run: _Run, row: Any, reason: str) -> bool:
     return True
 
 
-def retry_delay(attempts: int, rng: random.Random) -> float:
-    """Seconds before try ``attempts + 1``: doubling from ``MAIL_RETRY_BASE_SECONDS``, plus
-    up to half of that at random so that many deferred messages do not retry in step."""
-    delay = min(float(setting("MAIL_RETRY_BASE_SECONDS")) * 2 ** (attempts - 1), 3600.0)
-    return delay + rng.uniform(0, delay / 2)
-
-
 def _defer_or_fail(run: _Run, row: Any, reason: str) -> bool:
     attempts = row.attempts + 1  # this claim's attempt
-    if attempts >= int(setting("MAIL_MAX_ATTEMPTS")):
-        return _fail(run, row, f"na {attempts} pogingen: {reason}")
+    moment = run.now()
+    if should_give_up(attempts, row.created_at, moment):
+        span = span_text((moment - row.created_at).total_seconds())
+        return _fail(run, row, f"opgegeven na {attempts} pogingen over {span}: {reason}")
     record(
         run.me,
         row,
@@ -303,23 +289,37 @@ def _defer_or_fail(run: _Run, row: Any, reason: str) -> bool:
         status=QUEUED,
         claimed_by=None,
         last_error=_reason(row, reason),
-        next_attempt_at=run.now() + timedelta(seconds=retry_delay(attempts, run.rng)),
+        next_attempt_at=moment + timedelta(seconds=retry_delay(attempts, run.rng)),
     )
     return False
 
 
-def _cancel(run: _Run, row: Any) -> bool:
-    last_error = "niet verstuurd: de ontvanger heeft zich afgemeld"
-    record(run.me, row, final=True, status=CANCELLED, last_error=last_error)
+def _cancel(run: _Run, row: Any, reason: str) -> bool:
+    record(run.me, row, final=True, status=CANCELLED, last_error=reason)
     run.report.cancelled += 1
     return True
 
 
-def _deliver(run: _Run, row: Any) -> bool:
+def closed_campaigns(batch: Sequence[Any], moment: datetime) -> set[int]:
+    """Ids of the campaigns of the batch's invitations and reminders that are closed at
+    ``moment`` (by ``Campaign.state``, the one rule of the close)."""
+    ids = {row.campaign_id for row in batch if row.kind in SURVEY_KINDS}
+    if not ids:
+        return set()
+    campaigns = db.session.scalars(select(Campaign).where(Campaign.id.in_(ids))).all()
+    closed = {c.id for c in campaigns if c.state(moment) is CampaignState.CLOSED}
+    db.session.commit()  # end the read: the outcomes are written in transactions of their own
+    return closed
+
+
+def _deliver(run: _Run, row: Any, closed: set[int]) -> bool:
     """Send one claimed row and record the outcome; True when the row is done (sent,
     failed or cancelled), False when it waits for a retry."""
     if row.opted_out_at is not None:
-        return _cancel(run, row)
+        return _cancel(run, row, OPTED_OUT_REASON)
+    if row.kind in SURVEY_KINDS and row.campaign_id in closed:
+        # It would invite someone to a survey that no longer takes answers.
+        return _cancel(run, row, CLOSED_REASON)
     try:
         outgoing = build_message(row, run.now())
     except ValueError as exc:
@@ -339,28 +339,31 @@ def _deliver(run: _Run, row: Any) -> bool:
 
 
 def _connect(run: _Run) -> None:
-    """Make sure the transport is connected, retrying with backoff; ``ServerUnavailable``
-    after the last try (before anything is claimed, so nothing is lost)."""
-    tries = int(setting("MAIL_CONNECT_TRIES"))
+    """Make sure the transport is connected, trying ``MAIL_CONNECT_TRIES`` times a few
+    seconds apart; ``ServerUnavailable`` after the last try.  Called before anything is
+    claimed, so an unreachable server costs no message an attempt."""
+    tries = max(int(setting("MAIL_CONNECT_TRIES")), 1)
+    pause = float(setting("MAIL_CONNECT_RETRY_SECONDS"))
     for attempt in range(tries):
         try:
             run.transport.ready()
             return
         except ServerUnavailable:
-            if attempt == tries - 1:
+            if attempt == tries - 1 or _stopped(run):
                 raise
-            run.sleep(float(setting("MAIL_RETRY_BASE_SECONDS")) * 2**attempt)
+            run.sleep(pause * 2**attempt)
 
 
 def _send_batch(run: _Run, batch: Sequence[Any], deadline: datetime, progress: Any) -> None:
     """Send a claimed batch; what is left when the run stops, the server goes away or
     the lease runs short is given back untried."""
+    closed = closed_campaigns(batch, run.now())
     for index, row in enumerate(batch):
         if _stopped(run) or run.now() >= deadline:
             release(run.me, [r.id for r in batch[index:]])
             return
         try:
-            done = _deliver(run, row)
+            done = _deliver(run, row, closed)
         except ServerUnavailable:
             release(run.me, [r.id for r in batch[index:]])
             raise
@@ -371,6 +374,10 @@ def _send_batch(run: _Run, batch: Sequence[Any], deadline: datetime, progress: A
 def _one_pass(run: _Run, campaign_id: int | None, progress: Any) -> None:
     """Claim and send batches until nothing is due."""
     lease = timedelta(seconds=float(setting("MAIL_LEASE_SECONDS")))
+    due = count_due(campaign_id, run.now())
+    db.session.commit()
+    if not due:
+        return  # no connection to the mail server for nothing
     while not _stopped(run):
         _connect(run)  # before claiming: an unreachable server leaves the outbox as it is
         claimed_at = run.now()
@@ -474,11 +481,16 @@ def run_sender(
     on_report: Callable[[SendReport], None] | None = None,
 ) -> None:
     """Send what is due, look again every ``MAIL_POLL_SECONDS``, until SIGTERM or SIGINT
-    (or ``stop``): the message in hand is finished, the rest of its batch given back."""
+    (or ``stop``): the message in hand is finished, the rest of its batch given back.
+
+    While the mail server cannot be reached the looks are spaced out, doubling up to
+    ``MAIL_UNAVAILABLE_MAX_WAIT_SECONDS``; deferred retries fall due on their own.
+    """
     stop = stop or threading.Event()
     previous = _stop_on_signals(stop)
     poll = float(setting("MAIL_POLL_SECONDS"))
     log.info("mail sender started (polling every %s s)", poll)
+    wait = poll
     try:
         while not stop.is_set():
             try:
@@ -486,15 +498,24 @@ def run_sender(
             except SQLAlchemyError as exc:  # e.g. the database is restarting: try again later
                 log.warning("outbox pass failed: %s; trying again", type(exc).__name__)
             else:
+                wait = _next_wait(report, wait, poll)
                 if on_report is not None:
                     on_report(report)
             finally:
                 db.session.remove()  # each pass starts with a fresh session
-            stop.wait(poll)
+            stop.wait(wait)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     log.info("mail sender stopped")
+
+
+def _next_wait(report: SendReport, previous: float, poll: float) -> float:
+    """``poll`` after a pass that reached the server (or had nothing to send); twice the
+    previous wait, up to the maximum, while the server is unreachable."""
+    if not report.server_error:
+        return poll
+    return min(max(previous, poll) * 2, float(setting("MAIL_UNAVAILABLE_MAX_WAIT_SECONDS")))
 
 
 def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from campaign import attribution
+from campaign import attribution, clock
 from campaign.contacts.services import set_opted_out
 from campaign.database import begin_write
 from campaign.extensions import db
@@ -35,7 +35,14 @@ from campaign.mailing.render import (
     sender_for,
     subject_for,
 )
-from campaign.models import Campaign, KeyFigure, Link, Message, MessageStatus, utcnow
+from campaign.models import (
+    Campaign,
+    CampaignState,
+    KeyFigure,
+    Link,
+    Message,
+    MessageStatus,
+)
 from campaign.tokens import KEY_FIGURE_PAGE, UNSUBSCRIBE, InvalidToken, make_token, read_token
 from campaign.urls import public_url
 
@@ -182,7 +189,7 @@ def render_rows(
     return rows
 
 
-def _insert_ignoring_duplicates(rows: list[dict[str, Any]], now: datetime) -> None:
+def insert_ignoring_duplicates(rows: list[dict[str, Any]], now: datetime) -> None:
     """Insert outbox rows; a row whose (campaign, recipient, kind, round) exists is skipped."""
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -219,7 +226,7 @@ def queue_messages(
         )
     )
     fresh = [row for row in rows if row["recipient_email"] not in existing]
-    _insert_ignoring_duplicates(fresh, now or utcnow())
+    insert_ignoring_duplicates(fresh, now or clock.now())
     db.session.commit()
     result.queued, result.already = len(fresh), len(rows) - len(fresh)
     log.info(
@@ -260,8 +267,23 @@ def uninvited_key_figures(campaign: Campaign) -> tuple[list[KeyFigure], int]:
     return active, len(key_figures) - len(active)
 
 
+#: Why nothing that invites people is queued once the survey is closed.
+CLOSED_FOR_INVITATIONS = "De bevraging is afgesloten: er worden geen uitnodigingen meer verstuurd."
+
+
+def refuse_when_closed(campaign: Campaign, now: datetime | None = None) -> None:
+    """``MailError`` (with ``CLOSED_FOR_INVITATIONS``) when the survey is closed at ``now``."""
+    if campaign.state(now) is CampaignState.CLOSED:
+        raise MailError(CLOSED_FOR_INVITATIONS)
+
+
 def queue_invitations(campaign: Campaign, now: datetime | None = None) -> QueueResult:
-    """Queue an invitation for every key figure not yet invited and not opted out."""
+    """Queue an invitation for every key figure not yet invited and not opted out.
+
+    Raises ``MailError`` once the survey is closed: an invitation would ask people to
+    fill in a survey that no longer takes answers.
+    """
+    refuse_when_closed(campaign, now)
     key_figures, opted_out = uninvited_key_figures(campaign)
     invited = db.session.scalar(
         select(func.count()).where(
@@ -294,7 +316,7 @@ def queue_test_mail(
     test_recipient = Recipient(email=to_email, context=recipient.context)
     rows = render_rows(campaign, "test", [test_recipient], (last_round or 0) + 1)
     begin_write()
-    _insert_ignoring_duplicates(rows, now or utcnow())
+    insert_ignoring_duplicates(rows, now or clock.now())
     db.session.commit()
     log.info("campaign %s: test mail queued (round %s)", campaign.slug, rows[0]["round"])
     return QueueResult(queued=len(rows))
@@ -389,7 +411,7 @@ def queue_personal_mail(
             headers=headers,
             status=MessageStatus.QUEUED.value,
             attempts=0,
-            created_at=now or utcnow(),
+            created_at=now or clock.now(),
         )
     )
     db.session.commit()

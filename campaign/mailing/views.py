@@ -25,7 +25,7 @@ from campaign.definitions.services import campaign_or_404
 from campaign.errors import render_error
 from campaign.extensions import csrf
 from campaign.formatting import plural
-from campaign.mailing import queries, services
+from campaign.mailing import queries, resend, services
 from campaign.mailing.render import KINDS, MailError
 from campaign.tokens import UNSUBSCRIBE, InvalidToken
 
@@ -55,10 +55,14 @@ BAD_TOKEN = (
 
 @bp.app_context_processor
 def mail_labels() -> dict:
-    return {"kind_label": KIND_LABELS.get, "status_label": STATUS_LABELS.get}
+    return {
+        "kind_label": KIND_LABELS.get,
+        "status_label": STATUS_LABELS.get,
+        "state_filters": queries.STATE_FILTERS,
+    }
 
 
-IN_BACKGROUND = "Het versturen gebeurt op de achtergrond; de tellers hieronder volgen mee."
+IN_BACKGROUND = "Het versturen gebeurt op de achtergrond; de lijst hieronder volgt mee."
 
 
 # --- dashboard ----------------------------------------------------------------------------
@@ -68,9 +72,19 @@ IN_BACKGROUND = "Het versturen gebeurt op de achtergrond; de tellers hieronder v
 @login_required
 def outbox(slug: str) -> str:
     campaign = campaign_or_404(slug)
+    chosen = queries.ListFilter.parse(request.args)
     return render_template(
-        "mailing/outbox.html", campaign=campaign, **queries.outbox_overview(campaign)
+        "mailing/outbox.html", campaign=campaign, **queries.outbox_overview(campaign, chosen)
     )
+
+
+@bp.get("/dashboard/<slug>/mails/lijst")
+@login_required
+def message_list(slug: str) -> str:
+    """The per-recipient list alone: the mail page swaps it in while mails go out."""
+    campaign = campaign_or_404(slug)
+    listing = queries.message_list(campaign, queries.ListFilter.parse(request.args))
+    return render_template("mailing/_message_list.html", campaign=campaign, listing=listing)
 
 
 @bp.get("/dashboard/<slug>/mails/status.json")
@@ -78,6 +92,64 @@ def outbox(slug: str) -> str:
 def outbox_status(slug: str) -> Response:
     """The mail page's counters, polled by the page while mails are going out."""
     return jsonify(queries.outbox_progress(campaign_or_404(slug)))
+
+
+def _back_to_list(slug: str) -> BaseResponse:
+    """The mail page with the list as the form was sent from (state, search, page)."""
+    chosen = queries.ListFilter.parse(request.form)
+    return redirect(
+        url_for(
+            "mailing.outbox",
+            slug=slug,
+            status=chosen.state or None,
+            q=chosen.search or None,
+            page=chosen.page if chosen.page > 1 else None,
+            _anchor="mails-per-ontvanger",
+        )
+    )
+
+
+@bp.post("/dashboard/<slug>/mails/<int:message_id>/opnieuw-proberen")
+@login_required
+def retry_one(slug: str, message_id: int) -> BaseResponse:
+    try:
+        resend.retry_message(campaign_or_404(slug), message_id)
+    except MailError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"De mail wordt opnieuw geprobeerd. {IN_BACKGROUND}", "success")
+    return _back_to_list(slug)
+
+
+@bp.post("/dashboard/<slug>/mails/opnieuw-proberen")
+@login_required
+def retry_failed(slug: str) -> BaseResponse:
+    result = resend.retry_all_failed(campaign_or_404(slug))
+    if result.retried:
+        count = plural(result.retried, "mislukte mail", "mislukte mails")
+        verb = "wordt" if result.retried == 1 else "worden"
+        flash(f"{count} {verb} opnieuw geprobeerd. {IN_BACKGROUND}", "success")
+    if result.refused:
+        count = plural(result.refused, "mislukte mail", "mislukte mails")
+        flash(
+            f"{count} niet opnieuw geprobeerd (afgemeld, gewist of de bevraging is afgesloten).",
+            "info",
+        )
+    if not (result.retried or result.refused):
+        flash("Er zijn geen mislukte mails om opnieuw te proberen.", "info")
+    return _back_to_list(slug)
+
+
+@bp.post("/dashboard/<slug>/mails/<int:message_id>/opnieuw-versturen")
+@login_required
+def resend_one(slug: str, message_id: int) -> BaseResponse:
+    try:
+        resend.resend_to_key_figure(campaign_or_404(slug), message_id)
+    except MailError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Een nieuwe mail staat in de wachtrij. {IN_BACKGROUND}", "success")
+    return _back_to_list(slug)
 
 
 @bp.post("/dashboard/<slug>/mails/uitnodigen")

@@ -23,7 +23,11 @@ def app(make_app: Callable[..., Flask], smtp_server) -> Iterator[Flask]:
     app = make_app(
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=port,
+        # Retries at once, given up after 5 tries: the tests of other promises stay quick.
+        # The retry schedule itself is tested with the defaults (test_greylisting.py).
         MAIL_RETRY_BASE_SECONDS=0.0,
+        MAIL_MAX_ATTEMPTS=5,
+        MAIL_CONNECT_RETRY_SECONDS=0.0,
         MAIL_TIMEOUT=10,
     )
     with app.app_context():

@@ -157,7 +157,9 @@ def test_a_message_that_keeps_failing_is_given_up_after_the_last_attempt(
     assert (report.sent, report.failed) == (1, 1)
     failed = messages_by_recipient()["persoon0@example.org"]
     assert failed.status == MessageStatus.FAILED and failed.attempts == 5
-    assert failed.last_error == "na 5 pogingen: 421 4.7.0 Te druk"
+    assert failed.last_error == (
+        "opgegeven na 5 pogingen over minder dan een minuut: 421 4.7.0 Te druk"
+    )
 
 
 def test_unreachable_server_loses_nothing(app, smtp_server, example_campaign, add_key_figures):
