@@ -6,9 +6,10 @@ import click
 
 from campaign.definitions.services import find_campaign
 from campaign.formatting import plural
-from campaign.mailing import services
+from campaign.mailing import resend, services
 from campaign.mailing.render import MailError
 from campaign.mailing.sender import SendReport, count_due, run_sender, send_queued
+from campaign.models import Campaign
 
 mail_cli = click.Group("mail", help="Queue and send campaign mail.")
 
@@ -27,7 +28,8 @@ def _print_report(report: SendReport) -> None:
         wait = "wacht" if report.deferred == 1 else "wachten"
         click.echo(
             f"{plural(report.deferred, 'mail', 'mails')} {wait} op een nieuwe poging: "
-            "voer later `flask mail send-queued` uit.",
+            "`flask scheduler run` verstuurt ze vanzelf, of voer later "
+            "`flask mail send-queued` uit.",
             err=True,
         )
 
@@ -55,6 +57,46 @@ def invite_command(slug: str) -> None:
         f"{plural(queued.queued, 'uitnodiging', 'uitnodigingen')} in de wachtrij gezet "
         f"({queued.already} al eerder, {queued.opted_out} afgemeld)."
     )
+    _print_failed_earlier(campaign)
+    report = _send_with_bar(campaign.id)
+    _print_report(report)
+    if report.failed:
+        click.echo(f"Probeer de mislukte opnieuw met `flask mail retry {slug}`.", err=True)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _print_failed_earlier(campaign: Campaign) -> None:
+    """Say plainly how many invitations failed in earlier runs, and how to retry them."""
+    failed = resend.count_failed(campaign, "invitation")
+    if failed:
+        verb = "mislukte" if failed == 1 else "mislukten"
+        click.echo(
+            f"{plural(failed, 'uitnodiging', 'uitnodigingen')} {verb} eerder; "
+            f"probeer ze opnieuw met `flask mail retry {campaign.slug}`."
+        )
+
+
+@mail_cli.command("retry")
+@click.argument("slug")
+def retry_command(slug: str) -> None:
+    """Put the campaign's failed mails back in the queue (not those of key figures who
+    opted out, nor invitations once the survey is closed), then send (progress bar)."""
+    campaign = find_campaign(slug)
+    if campaign is None:
+        raise click.ClickException(f"Geen campagne met slug {slug!r}.")
+    result = resend.retry_all_failed(campaign)
+    if result.retried:
+        click.echo(
+            f"{plural(result.retried, 'mislukte mail', 'mislukte mails')} opnieuw in de wachtrij gezet."
+        )
+    else:
+        click.echo("Er zijn geen mislukte mails om opnieuw te proberen.")
+    if result.refused:
+        click.echo(
+            f"{plural(result.refused, 'mislukte mail', 'mislukte mails')} niet opnieuw geprobeerd "
+            "(de ontvanger meldde zich af, de mail werd gewist of de bevraging is afgesloten)."
+        )
     report = _send_with_bar(campaign.id)
     _print_report(report)
     if not report.ok:

@@ -13,6 +13,9 @@ from datetime import datetime
 
 from campaign.mailing.settings import setting
 
+#: Each retry waits its nominal delay plus up to this share of it, at random.
+JITTER = 0.25
+
 
 def nominal_retry_delay(attempts: int) -> float:
     """Seconds between try ``attempts`` and the next one, before jitter: doubling from
@@ -27,7 +30,7 @@ def retry_delay(attempts: int, rng: random.Random) -> float:
     random, so that many deferred messages do not retry in step.  Jitter only adds, so
     the real retries are never closer together than the nominal ones."""
     delay = nominal_retry_delay(attempts)
-    return delay + rng.uniform(0, delay / 4)
+    return delay + rng.uniform(0, delay * JITTER)
 
 
 def retries_span(attempts: int) -> float:
@@ -39,16 +42,21 @@ def retries_span(attempts: int) -> float:
 def should_give_up(attempts: int, queued_at: datetime, moment: datetime) -> bool:
     """Whether a mail that just failed transiently for the ``attempts``-th time is failed.
 
-    Only once ``MAIL_GIVE_UP_HOURS`` have passed since it was queued *and* its tries
-    have covered that window at the nominal delays: a mail queued while the mail
-    server was down for days (those runs claim nothing) still gets the whole window
-    of retries from its first try.  ``MAIL_MAX_ATTEMPTS`` (when not 0) caps the tries.
+    Once ``MAIL_GIVE_UP_HOURS`` have passed since it was queued, and its tries can have
+    covered that window: with jitter the real time between the first and the
+    ``attempts``-th try is at most ``retries_span(attempts) * (1 + JITTER)``.  The
+    second condition keeps a mail queued while the mail server was down for days
+    (those runs claim nothing) from being given up at its first 4xx; for a mail
+    tried from the start it holds by itself, so that mail goes at the first failure
+    past the window.  ``MAIL_MAX_ATTEMPTS`` (when not 0) caps the tries.
     """
     cap = int(setting("MAIL_MAX_ATTEMPTS") or 0)
     if cap and attempts >= cap:
         return True
     window = float(setting("MAIL_GIVE_UP_HOURS")) * 3600
-    return (moment - queued_at).total_seconds() >= window and retries_span(attempts) >= window
+    if (moment - queued_at).total_seconds() < window:
+        return False
+    return retries_span(attempts) * (1 + JITTER) >= window
 
 
 def span_text(seconds: float) -> str:
