@@ -78,15 +78,6 @@ def outbox(slug: str) -> str:
     )
 
 
-@bp.get("/dashboard/<slug>/mails/lijst")
-@login_required
-def message_list(slug: str) -> str:
-    """The per-recipient list alone: the mail page swaps it in while mails go out."""
-    campaign = campaign_or_404(slug)
-    listing = queries.message_list(campaign, queries.ListFilter.parse(request.args))
-    return render_template("mailing/_message_list.html", campaign=campaign, listing=listing)
-
-
 @bp.get("/dashboard/<slug>/mails/status.json")
 @login_required
 def outbox_status(slug: str) -> Response:

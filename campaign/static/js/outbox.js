@@ -1,22 +1,26 @@
-// The mail page follows the background sender without reloading: the counters every 3 s
-// while mail is due or being sent (every 30 s while mail only waits for a retry), and the
-// per-recipient list is fetched again whenever the counts changed.  Once nothing is left
-// to follow, the page reloads once so that the other sections catch up too.
+// The mail page follows the background sender without reloading.  It polls the counters
+// every 3 s while mail is due or being sent (every 30 s while mail only waits for a retry);
+// when they changed, it fetches the page again and swaps in the parts marked
+// data-follow (the per-recipient list, the table per kind, the invite card), so what the
+// coordinator typed or where they scrolled stays as it is.
 (function () {
   "use strict";
   var grid = document.querySelector("[data-poll]");
-  var list = document.getElementById("mails-per-ontvanger");
   if (!grid) { return; }
-  // What the page was rendered with: a change since then refreshes the list at once.
+  // What the page was rendered with: a change since then refreshes the parts at once.
   var last = grid.dataset.counts ? JSON.stringify(JSON.parse(grid.dataset.counts)) : null;
-  var changed = false;
 
-  function refreshList() {
-    if (!list || !list.dataset.list) { return; }
-    fetch(list.dataset.list, {credentials: "same-origin"})
+  function refreshParts() {
+    fetch(window.location.href, {credentials: "same-origin"})
       .then(function (reply) { return reply.ok ? reply.text() : Promise.reject(reply.status); })
-      .then(function (html) { list.innerHTML = html; })
-      .catch(function () { /* keep the list as it is; the next change tries again */ });
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-follow]").forEach(function (part) {
+          var replacement = fresh.getElementById(part.id);
+          if (replacement) { part.innerHTML = replacement.innerHTML; }
+        });
+      })
+      .catch(function () { /* keep the page as it is; the next change tries again */ });
   }
 
   function show(counts) {
@@ -31,11 +35,10 @@
       .then(function (counts) {
         var key = JSON.stringify(counts);
         show(counts);
-        if (last !== null && key !== last) { changed = true; refreshList(); }
+        if (key !== last) { refreshParts(); }
         last = key;
         if (counts.due || counts.sending) { setTimeout(poll, 3000); }
         else if (counts.deferred) { setTimeout(poll, 30000); }
-        else if (changed) { location.reload(); }
       })
       .catch(function () { setTimeout(poll, 10000); });
   }
