@@ -30,13 +30,21 @@ NUMBER_WORDS = {2: "twee", 3: "drie", 4: "vier", 5: "vijf", 6: "zes"}
 #: Subjects used when the campaign file gives none for a kind.
 DEFAULT_SUBJECTS = {
     "invitation": "Help je mee met de bevraging '{title}'?",
-    "reminder": "Herinnering: vul de bevraging '{title}' nog in",
+    "reminder": "Nog tot {close_date}: vul de bevraging '{title}' in",
     "winner": "Proficiat, je hebt gewonnen!",
 }
 
 #: The placeholders a subject in the campaign file may use, each filled from the mail's
 #: context (the same values the body shows, e.g. the close date as the database has it).
 SUBJECT_PLACEHOLDERS = ("title", "close_date", "name", "organisation")
+#: The context key each subject placeholder is filled from.
+_PLACEHOLDER_KEYS = {
+    "title": "campaign_title",
+    "close_date": "close_date",
+    "name": "name",
+    "organisation": "organisation",
+}
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(SUBJECT_PLACEHOLDERS) + r")\}")
 
 #: Line breaks and other control characters (also Unicode line and paragraph separators):
 #: never allowed in a header value, so a name cannot start a header of its own.
@@ -92,14 +100,37 @@ def mail_environment() -> Environment:
     )
     env.filters["date_nl"] = formatting.format_date
     env.filters["number_nl"] = formatting.format_number
+    env.filters["plural"] = formatting.plural
     return env
 
 
 def subject_for(campaign: Campaign, kind: str) -> str:
-    """The campaign's subject for ``kind`` (one line), or a Dutch default."""
+    """The campaign's subject template for ``kind`` (one line), or a Dutch default.
+
+    Its placeholders (``SUBJECT_PLACEHOLDERS``, e.g. ``{close_date}``) are still in it:
+    ``render_mail`` fills them per message from the same context the body uses.
+    """
     subjects = (campaign.mail_settings or {}).get("subjects") or {}
-    subject = subjects.get(kind) or DEFAULT_SUBJECTS.get(kind, campaign.title)
-    return one_line(subject.replace("{title}", campaign.title))
+    return one_line(subjects.get(kind) or DEFAULT_SUBJECTS.get(kind, campaign.title))
+
+
+def fill_subject(subject: str, context: dict[str, Any]) -> str:
+    """``subject`` with each placeholder of ``SUBJECT_PLACEHOLDERS`` replaced by its value
+    in ``context``, in one pass (a value that itself looks like a placeholder stays as it
+    is); other braces are left alone.  Raises ``MailError`` when the mail has no value
+    for a placeholder the subject uses.
+    """
+
+    def value(match: re.Match[str]) -> str:
+        key = _PLACEHOLDER_KEYS[match.group(1)]
+        if context.get(key) is None:
+            raise MailError(
+                f"Het onderwerp {subject!r} gebruikt {match.group(0)}, maar deze mail heeft "
+                "daar geen waarde voor."
+            )
+        return str(context[key])
+
+    return one_line(_PLACEHOLDER.sub(value, subject))
 
 
 def sender_for(campaign: Campaign, default_sender: str | None) -> str:
@@ -159,10 +190,12 @@ def render_forward_text(context: dict[str, Any]) -> str:
 
 
 def render_mail(kind: str, subject: str, context: dict[str, Any]) -> RenderedMail:
-    """Render ``emails/<kind>.txt`` and ``.html`` with ``context``."""
+    """Render ``emails/<kind>.txt`` and ``.html`` with ``context``; ``subject`` may hold
+    placeholders (see ``fill_subject``), filled from ``context`` for this one mail."""
     if kind not in KINDS:
         raise MailError(f"Onbekend soort mail: {kind!r}")
     env = mail_environment()
+    subject = fill_subject(subject, context)
     context = {**context, "subject": subject}
     text = env.get_template(f"{kind}.txt").render(context)
     html = env.get_template(f"{kind}.html").render(context)
