@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -88,7 +88,9 @@ def purge_date(campaign: Campaign) -> datetime:
     """When the campaign's draw entries are deleted."""
     if campaign.purge_at is not None:
         return campaign.purge_at
-    return campaign.effective_close + timedelta(days=int(setting("DATA_RETENTION_DAYS")))
+    # Days counted on the campaign's calendar: the same local time, summer time or not.
+    days = timedelta(days=int(setting("DATA_RETENTION_DAYS")))
+    return (campaign.local(campaign.effective_close) + days).astimezone(UTC)
 
 
 def planned_jobs(campaign: Campaign) -> list[PlannedJob]:

@@ -73,8 +73,17 @@ def test_jobs_follow_the_campaigns_dates_in_utc(campaign):
     assert set(jobs) == {"reminder", "close", "purge"}  # no launch: invite_at_open is off
     assert jobs["reminder"].due_at == REMINDER
     assert jobs["close"].due_at == CLOSES and jobs["close"].grace is None
-    assert jobs["purge"].due_at == CLOSES + timedelta(days=90)
+    # 90 days after 31 July 00:00 in Brussels: 29 October 00:00, still summer time.
+    assert jobs["purge"].due_at == datetime(2027, 10, 28, 22, 0, tzinfo=UTC)
     assert jobs["reminder"].job_id == f"campaign-{campaign.id}-reminder"
+
+
+def test_the_retention_is_counted_in_days_of_the_campaigns_calendar_across_winter_time(
+    campaign, app
+):
+    app.config["DATA_RETENTION_DAYS"] = 100
+    # 8 November 00:00 in Brussels is winter time (UTC+1): 23:00 UTC, not 22:00.
+    assert planned(campaign)["purge"].due_at == datetime(2027, 11, 7, 23, 0, tzinfo=UTC)
 
 
 def test_the_launch_is_planned_only_when_invitations_go_out_at_the_opening(campaign):
@@ -174,7 +183,7 @@ def test_the_purge_waits_for_the_draw_then_deletes_the_entries(campaign, clock, 
     campaign.prizes = [{"name": "Een hartige box", "description": ""}]
     db.session.add(DrawEntry(campaign_id=campaign.id, email="deelnemer@example.org"))
     db.session.commit()
-    purge_at = CLOSES + timedelta(days=90)
+    purge_at = services.purge_date(campaign)
     clock.moment = purge_at + timedelta(minutes=1)
     services.run_job("purge", campaign.id, purge_at)
     assert run_status(campaign, "purge") == ["waiting"]
