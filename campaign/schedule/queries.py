@@ -41,8 +41,11 @@ EVENT_LABELS = {
     "reminder_sent": "Herinnering in de wachtrij gezet",
     "reminder_included": "Toegevoegd aan de herinnering",
     "reminder_excluded": "Uitgesloten van de herinnering",
+    "reminder_rule": "Herinnering terug volgens de regel",
     "invite_at_open": "Automatische uitnodigingen gewijzigd",
     "purged": "Deelnames aan de trekking gewist",
+    "mail_retried": "Mislukte mails opnieuw geprobeerd",
+    "mail_resent": "Mail opnieuw verstuurd",
 }
 
 
@@ -135,6 +138,8 @@ def _event_item(campaign: Campaign, event: CampaignEvent) -> dict[str, Any]:
     if "old" in details or "new" in details:
         old, new = _describe(campaign, details.get("old")), _describe(campaign, details.get("new"))
         note = f"{old} → {new}"
+    elif "name" in details:  # a key figure (its name, never a respondent)
+        note = str(details["name"])
     elif "count" in details:
         note = str(details["count"])
     return {
