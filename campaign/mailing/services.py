@@ -323,7 +323,12 @@ def queue_test_mail(
 
 
 def preview_mail(campaign: Campaign, kind: str, key_figure: KeyFigure) -> Any:
-    """The mail of ``kind`` rendered for ``key_figure``, written nowhere."""
+    """The mail of ``kind`` rendered for ``key_figure``, written nowhere (a reminder with
+    the key figure's own figures, as the reminder would carry them now)."""
+    if kind == "reminder":
+        from campaign.schedule.reminder import reminder_preview
+
+        return reminder_preview(campaign, key_figure)
     [recipient] = key_figure_recipients(campaign, [key_figure])
     context = {**recipient.context, "recipient_email": key_figure.email}
     if kind == "winner":

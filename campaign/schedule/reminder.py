@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from campaign.extensions import db
 from campaign.formatting import format_datetime, format_number, plural
 from campaign.history import record_event
 from campaign.mailing.render import MailError, RenderedMail, render_mail, subject_for
+from campaign.mailing.resend import register_resend
 from campaign.mailing.services import Recipient, key_figure_recipients, queue_messages, root_links
 from campaign.models import (
     Campaign,
@@ -276,6 +278,17 @@ def reminder_recipients(campaign: Campaign, entries: list[PlanEntry]) -> list[Re
     for recipient, entry in zip(recipients, entries, strict=True):
         recipient.context.update(reminder_context(entry))
     return recipients
+
+
+def resend_recipients(campaign: Campaign, key_figures: Sequence[KeyFigure]) -> list[Recipient]:
+    """Recipients for "opnieuw versturen" of a reminder: the figures as they stand now."""
+    wanted = {key_figure.id for key_figure in key_figures}
+    entries = [e for e in reminder_plan(campaign) if e.key_figure.id in wanted]
+    return reminder_recipients(campaign, entries)
+
+
+# The mail page's "opnieuw versturen" builds a reminder's recipients here, with the figures.
+register_resend(KIND, resend_recipients)
 
 
 def reminder_preview(

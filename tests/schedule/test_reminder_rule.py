@@ -20,6 +20,7 @@ from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import close_campaign, find_campaign, load_campaign
 from campaign.extensions import db
 from campaign.mailing.render import MailError, fill_subject
+from campaign.mailing.resend import resend_to_key_figure
 from campaign.mailing.sender import send_queued
 from campaign.models import Campaign, CampaignEvent, KeyFigure, Message, ReminderChoice
 from campaign.schedule import reminder
@@ -415,3 +416,27 @@ def test_reminder_preview_shows_the_key_figures_real_figures(campaign, people):
     assert "Via jouw link vulden al 2 collega's" in mail.text
     assert reminders_in_outbox(campaign) == []
     assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+# --- sent again, and the mail page's preview ------------------------------------------------
+
+
+def test_a_reminder_sent_again_is_a_new_round_with_the_figures_of_now(campaign, people):
+    reminder.queue_reminder(campaign, actor=COORDINATOR)
+    assert send_queued().sent == 3  # as .eml files: no MAIL_SERVER in the tests' config
+    [first] = [m for m in reminders_in_outbox(campaign) if m.recipient_email == "an@example.org"]
+    respond(people["An"], "onderwijs")  # a third answer came in since
+    assert resend_to_key_figure(campaign, first.id) == 2
+    [again] = [m for m in reminders_in_outbox(campaign) if m.round == 2]
+    assert again.recipient_email == "an@example.org"
+    assert "Via jouw link vulden al 3 collega's de vragenlijst in." in again.body_text
+    assert "Via jouw link vulden al 2 collega's" in first.body_text
+
+
+def test_the_mail_pages_reminder_preview_shows_the_key_figures_figures(
+    campaign, people, client, auth
+):
+    auth.login()
+    url = f"/dashboard/{campaign.slug}/mails/voorbeeld?soort=reminder&sleutelfiguur="
+    page = client.get(url + str(people["An"].id)).get_data(as_text=True)
+    assert "Via jouw link vulden al 2 collega&#39;s de vragenlijst in." in page
