@@ -4,8 +4,8 @@ Each simulated respondent has its own cookie jar (the Flask session cookie)
 and goes through the whole survey the way a browser does:
 
     GET  /s/<code>             welcome page (CSRF token from its start form)
-    POST /s/<code>/start       302 to the first page
-    GET  /s/<code>/vraag/N     the page (CSRF token from its form)
+    POST /s/<code>/start       the first page itself (before issue 8: 302 to it)
+    GET  /s/<code>/vraag/N     the page (CSRF token from its form), after the first
     POST /s/<code>/vraag/N     valid answers, action=next; 302 to the next page ...
     GET  /s/<code>/bedankt     the thank-you page
 
@@ -429,12 +429,21 @@ class Browser:
         self.cookies = {}
         base = f"/s/{code}"
         _, html = self.expect(0, "GET", base, 200)
-        path, _ = self.expect(1, "POST", f"{base}/start", 302, encode({}, token(html), None))
+        status, path, page = self.request(1, "POST", f"{base}/start", encode({}, token(html), None))
+        if status == 200:  # the first page itself (since issue 8), posting to its own address
+            path = form_action(page)
+        elif status != 302:
+            raise Unexpected(f"POST {base}/start: {status} (expected 200 or 302)")
+        else:
+            page = None  # a redirect to the first page (the code before issue 8)
         for _step in range(len(answers) + 1):
             match = re.fullmatch(rf"{re.escape(base)}/vraag/(\d+)", path)
             if match is None:
                 break
-            _, html = self.expect(2, "GET", path, 200)
+            if page is None:
+                _, html = self.expect(2, "GET", path, 200)
+            else:
+                html, page = page, None
             number = int(match.group(1))
             if not 1 <= number <= len(answers):
                 raise Unexpected(f"unexpected page {path}")
@@ -447,6 +456,19 @@ class Browser:
         if path != f"{base}/bedankt":
             raise Unexpected(f"ended at {path!r}, not the thank-you page")
         self.expect(4, "GET", path, 200)
+
+
+FORM_ACTION = re.compile(
+    rb'<form method="post" action="([^"]+)" class="card survey-card survey-form"'
+)
+
+
+def form_action(html: bytes) -> str:
+    """Where the questionnaire page's form posts (the page's own address)."""
+    match = FORM_ACTION.search(html)
+    if match is None:
+        raise Unexpected("no questionnaire form on the page")
+    return match.group(1).decode()
 
 
 def token(html: bytes) -> str:

@@ -11,8 +11,31 @@ from campaign.survey import questionnaire as q
 from campaign.survey.definition import Definition
 
 
+@dataclass(slots=True)
+class OptionView:
+    """One radio button or checkbox, with everything its markup needs worked out."""
+
+    id: str
+    value: str
+    label: str
+    hint: str
+    checked: bool
+
+
+@dataclass(slots=True)
+class GridRowView:
+    label: str
+    #: Form field name: ``<question>.<item>``.
+    name: str
+    options: list[OptionView]
+
+
 @dataclass
 class QuestionView:
+    """One question as its macro draws it.  The template only reads attributes: the ids,
+    the chosen options and the ``aria-describedby`` list are worked out here once
+    (a Jinja lookup on a dict or a macro call per option costs more than the HTML)."""
+
     question: dict[str, Any]
     options: list[dict[str, str]]
     #: Form values to pre-fill: field name -> value (a list for checkboxes).
@@ -22,6 +45,14 @@ class QuestionView:
     show_if_json: str | None = None
     #: Plain-language condition, shown when the page runs without script.
     condition_text: str | None = None
+    #: Ids of the hint, condition and error texts, for ``aria-describedby``.
+    describedby: str = ""
+    #: The choices of a single, likert, sector or multiple question.
+    choices: list[OptionView] = field(default_factory=list)
+    #: The "Andere, namelijk" choice of a question that allows one.
+    other: OptionView | None = None
+    #: The rows of a grid question.
+    rows: list[GridRowView] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -30,6 +61,23 @@ class QuestionView:
     @property
     def type(self) -> str:
         return self.question["type"]
+
+    @property
+    def label(self) -> str:
+        return self.question["label"]
+
+    @property
+    def required(self) -> bool:
+        return bool(self.question.get("required"))
+
+    @property
+    def help(self) -> str | None:
+        return self.question.get("help")
+
+    @property
+    def max_length(self) -> int:
+        """The ``maxlength`` of a text field (the campaign file's, else the default)."""
+        return self.question.get("max_length") or (5000 if self.type == "textarea" else 200)
 
     def input_id(self, item: str | None = None, index: int = 0) -> str:
         """Stable element ids: ``f-<question>[-<item>]-<n>``."""
@@ -43,6 +91,15 @@ class QuestionView:
         if self.type in ("text", "textarea", "number"):
             return self.input_id()
         return self.input_id(index=0)
+
+    @property
+    def value(self) -> Any:
+        """The pre-filled value of a text, textarea or number field."""
+        return self.values.get(self.id, "")
+
+    @property
+    def other_text(self) -> str:
+        return self.values.get(self.id + q.OTHER_SUFFIX, "")
 
 
 @dataclass
@@ -111,7 +168,59 @@ def _question_view(
     if q.same_page_condition(question, page):
         view.show_if_json = json.dumps(question["show_if"])
         view.condition_text = condition_text(definition, page, question["show_if"])
+    qid = view.id
+    view.describedby = " ".join(
+        f"{prefix}-{qid}"
+        for prefix, present in (
+            ("h", question.get("help")),
+            ("c", view.condition_text),
+            ("e", view.error),
+        )
+        if present
+    )
+    if view.type in CHOICE_TYPES:
+        _add_choices(view)
+    elif view.type == "grid":
+        view.rows = [
+            GridRowView(item["label"], f"{qid}.{item['id']}", _grid_options(view, item["id"]))
+            for item in question["items"]
+        ]
     return view
+
+
+#: The question types drawn as a list of radio buttons or checkboxes.
+CHOICE_TYPES = frozenset(("single", "likert", "sector", "multiple"))
+
+
+def _add_choices(view: QuestionView) -> None:
+    chosen = view.values.get(view.id)
+    if view.type != "multiple":
+        chosen = [chosen]
+    picked = set(chosen or ()) - {None, ""}
+    view.choices = [
+        OptionView(
+            view.input_id(index=n),
+            option["value"],
+            option["label"],
+            option.get("hint") or "",
+            option["value"] in picked,
+        )
+        for n, option in enumerate(view.options)
+    ]
+    if view.question.get("other"):
+        view.other = OptionView(
+            view.input_id(index=len(view.options)), q.OTHER, "", "", q.OTHER in picked
+        )
+
+
+def _grid_options(view: QuestionView, item: str) -> list[OptionView]:
+    chosen = view.values.get(f"{view.id}.{item}")
+    return [
+        OptionView(
+            view.input_id(item, n), option["value"], option["label"], "", option["value"] == chosen
+        )
+        for n, option in enumerate(view.options)
+    ]
 
 
 def _sectors(definition: Definition, question: Mapping[str, Any]) -> list[Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from campaign.extensions import db
-from campaign.models import Campaign, Link
+from campaign.models import Campaign, Link, Response
 from campaign.survey.definition import questionnaire_text_column
 
 #: Longer input is no link code (codes are 14 characters).
@@ -28,10 +29,28 @@ def find_link(code: str) -> Link | None:
     return db.session.scalar(select(Link).where(Link.code == cleaned))
 
 
+class Visit(NamedTuple):
+    """What a survey request starts from, read in one query."""
+
+    link: Link
+    campaign: Campaign
+    #: The questionnaire's stored JSON text (the key of its parsed form).
+    questionnaire_text: str
+    #: The browser session's response in this campaign, if it remembers one.
+    response: Response | None
+
+
 def _visit_query(*options: Any) -> Select[Any]:
     return (
-        select(Link, Campaign, questionnaire_text_column())
+        select(Link, Campaign, questionnaire_text_column(), Response)
         .join(Link.campaign)
+        .outerjoin(
+            Response,
+            and_(
+                Response.campaign_id == Campaign.id,
+                Response.id.in_(bindparam("responses", expanding=True)),
+            ),
+        )
         .where(Link.code == bindparam("code"))
         .options(contains_eager(Link.campaign), *options)
     )
@@ -43,12 +62,20 @@ _VISIT = _visit_query()
 _VISIT_WITH_TEXTS = _visit_query(contains_eager(Link.campaign).undefer_group("texts"))
 _VISIT_WITH_KEY_FIGURE = _visit_query(joinedload(Link.key_figure))
 
+#: Longer input is no response id (ids are 32 characters at most).
+MAX_RESPONSE_ID_LENGTH = 32
+
 
 def find_visit(
-    code: str, *, texts: bool = False, key_figure: bool = False
-) -> tuple[Link, Campaign, str] | None:
-    """The link with this code, its campaign and the questionnaire's stored JSON text,
-    in one query (every survey request starts with it); None for an unknown code.
+    code: str,
+    response_ids: Iterable[Any] = (),
+    *,
+    texts: bool = False,
+    key_figure: bool = False,
+) -> Visit | None:
+    """The link with this code, its campaign, the questionnaire's stored JSON text and,
+    among ``response_ids`` (what the browser session remembers), the response in this
+    campaign: one query, which every survey request starts with.  None for an unknown code.
 
     ``texts`` loads the campaign's welcome texts too (deferred otherwise), ``key_figure``
     the link's key figure (whose sector a new response starts with).
@@ -56,6 +83,11 @@ def find_visit(
     cleaned = _clean(code)
     if cleaned is None:
         return None
+    ids = [
+        rid
+        for rid in response_ids
+        if isinstance(rid, str) and rid and len(rid) <= MAX_RESPONSE_ID_LENGTH
+    ]
     query = _VISIT_WITH_TEXTS if texts else _VISIT_WITH_KEY_FIGURE if key_figure else _VISIT
-    row = db.session.execute(query, {"code": cleaned}).first()
-    return (row[0], row[1], row[2]) if row else None
+    row = db.session.execute(query, {"code": cleaned, "responses": ids}).first()
+    return Visit(row[0], row[1], row[2], row[3]) if row else None

@@ -20,10 +20,12 @@ import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from campaign import attribution, clock
 from campaign.database import begin_write
@@ -252,6 +254,7 @@ def save_page(
 class _Plan:
     """The new state of a response, computed before the write transaction starts."""
 
+    response: Response
     response_id: str
     campaign_id: int
     link_id: int | None
@@ -311,9 +314,36 @@ def _sector_answer_changed(
 
 
 def _plan_for(response: Response, values: dict[str, Any]) -> _Plan:
-    # The state as read now: the UPDATE compares with this updated_at, and the ORM's
-    # update synchronisation changes the loaded response once the UPDATE has run.
-    return _Plan(response.id, response.campaign_id, response.link_id, response.updated_at, values)
+    # The state as read now: the UPDATE compares with this updated_at, and _store brings
+    # the loaded response up to date once the UPDATE has run.
+    return _Plan(
+        response, response.id, response.campaign_id, response.link_id, response.updated_at, values
+    )
+
+
+@lru_cache(maxsize=32)
+def _conditional_update(columns: frozenset[str]) -> Any:
+    """The page write for this set of columns, built once (a handful of sets exist): building
+    an UPDATE and its cache key cost more per request than the database's work.
+
+    Every write, completion included, moves ``updated_at``: an unchanged ``updated_at``
+    means nobody saved or completed the response since it was read.
+    """
+    table = Response.__table__
+    return (
+        update(Response)
+        .where(
+            Response.id == bindparam("response_id"),
+            Response.updated_at == bindparam("seen_updated_at"),
+        )
+        .values(
+            {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in sorted(columns)}
+        )
+        .returning(Response.id)
+        # The bound values are not in the statement, so the ORM cannot evaluate them
+        # against the loaded response: the caller brings it up to date (_synchronise).
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _store(plan: _Plan) -> bool:
@@ -321,20 +351,16 @@ def _store(plan: _Plan) -> bool:
     committed.  False, having written nothing, when the response changed since it was read.
     """
     begin_write()
+    params = {f"new_{name}": value for name, value in plan.values.items()}
     written = db.session.scalar(
-        update(Response)
-        .where(
-            Response.id == plan.response_id,
-            # Every write, completion included, moves updated_at: an unchanged updated_at
-            # means nobody saved or completed the response since it was read.
-            Response.updated_at == plan.seen_updated_at,
-        )
-        .values(plan.values)
-        .returning(Response.id)
+        _conditional_update(frozenset(plan.values)),
+        {"response_id": plan.response_id, "seen_updated_at": plan.seen_updated_at, **params},
     )
     if written is None:
         db.session.rollback()
         return False
+    for name, value in plan.values.items():  # the loaded response as now stored
+        set_committed_value(plan.response, name, value)
     if plan.complete:
         plan.outcome.completion = _completion_extras(plan.campaign_id, plan.link_id)
     db.session.commit()

@@ -16,7 +16,7 @@ from campaign.models import Campaign, Link, Response
 from campaign.survey import display
 from campaign.survey.definition import Definition, definition_of
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
-from campaign.survey.links import find_visit
+from campaign.survey.links import Visit, find_visit
 from campaign.survey.questionnaire import ForeignFields
 from campaign.survey.resume import ResumeError, mail_resume_link, response_from_token, resume_url
 from campaign.survey.services import (
@@ -24,7 +24,6 @@ from campaign.survey.services import (
     SurveyClosed,
     SurveyError,
     create_forward_link,
-    find_response,
     grace_ends_at,
     may_open_page,
     record_open,
@@ -60,15 +59,12 @@ def _remember(key: str, campaign: Campaign, value: Any) -> None:
     session[key] = stored
 
 
-def _visit_or_404(code: str, **load: bool) -> tuple[Link, Campaign, str]:
-    found = find_visit(code, **load)
+def _visit_or_404(code: str, **load: bool) -> Visit:
+    """The link, its campaign and the response this browser session remembers there."""
+    found = find_visit(code, (session.get("response") or {}).values(), **load)
     if found is None:
         abort(404, UNKNOWN_LINK)
     return found
-
-
-def _session_response(campaign: Campaign) -> Response | None:
-    return find_response(campaign, _remembered("response", campaign))
 
 
 def _closed_page(
@@ -105,12 +101,11 @@ def not_found(error: Any) -> tuple[str, int]:
 
 @bp.get("/s/<code>")
 def welcome(code: str) -> Any:
-    link, campaign, _text = _visit_or_404(code, texts=True)
+    link, campaign, _text, response = _visit_or_404(code, texts=True)
     opened = list(session.get("opened") or [])
     if link.id not in opened:
         record_open(link)
         session["opened"] = [*opened, link.id][-MAX_REMEMBERED_OPENS:]
-    response = _session_response(campaign)
     gate = survey_gate(campaign, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED) and not (response and response.completed_at):
         return _closed_page(campaign, gate, link, response=response)
@@ -127,15 +122,20 @@ def welcome(code: str) -> Any:
 
 @bp.post("/s/<code>/start")
 def start(code: str) -> Any:
-    link, campaign, text = _visit_or_404(code, key_figure=True)
-    response = _session_response(campaign)
-    if response is None:
-        try:
-            response = start_response(link, definition=definition_of(campaign, text))
-        except SurveyClosed:
-            return _closed_page(campaign, survey_gate(campaign), link, 403)
-        _remember("response", campaign, response.id)
-    return redirect(_page_url(link.code, response.last_page))
+    link, campaign, text, response = _visit_or_404(code, key_figure=True)
+    if response is not None:
+        return redirect(_page_url(link.code, response.last_page))
+    definition = definition_of(campaign, text)
+    try:
+        response = start_response(link, definition=definition)
+    except SurveyClosed:
+        return _closed_page(campaign, survey_gate(campaign), link, 403)
+    _remember("response", campaign, response.id)
+    # A new response: its first page at once, not a redirect to it (one request less per
+    # respondent).  Nothing was answered yet, so a repeated POST only lands here again
+    # (with the response in the session: the redirect above); the page's form posts to the
+    # page's own address, which survey.js also puts in the address bar.
+    return _render_page(campaign, link, response, definition, response.last_page, Gate.OPEN)
 
 
 # --- the questionnaire pages --------------------------------------------------------------
@@ -143,8 +143,7 @@ def start(code: str) -> Any:
 
 @bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
 def page(code: str, number: int) -> Any:
-    link, campaign, text = _visit_or_404(code)
-    response = _session_response(campaign)
+    link, campaign, text, response = _visit_or_404(code)
     if response is None:
         flash(
             "Start de vragenlijst hier. Heb je al een deel ingevuld? Gebruik dan je link om verder te gaan.",
@@ -239,7 +238,7 @@ def _submit_page(
 
 @bp.get("/s/<code>/verder/<token>")
 def resume(code: str, token: str) -> Any:
-    link, campaign, _text = _visit_or_404(code)
+    link, campaign, _text, _response = _visit_or_404(code)
     try:
         response = response_from_token(campaign, token)
     except ResumeError as exc:
@@ -253,8 +252,7 @@ def resume(code: str, token: str) -> Any:
 
 @bp.post("/s/<code>/link-mailen")
 def mail_link(code: str) -> Any:
-    link, campaign, _text = _visit_or_404(code)
-    response = _session_response(campaign)
+    link, campaign, _text, response = _visit_or_404(code)
     if response is None or response.completed_at is not None:
         return redirect(url_for("survey.welcome", code=link.code))
     try:
@@ -275,8 +273,7 @@ def mail_link(code: str) -> Any:
 
 @bp.get("/s/<code>/bedankt")
 def thanks(code: str) -> Any:
-    link, campaign, _text = _visit_or_404(code)
-    response = _session_response(campaign)
+    link, campaign, _text, response = _visit_or_404(code)
     if response is None or response.completed_at is None:
         return redirect(url_for("survey.welcome", code=link.code))
     return _render_thanks(campaign, link, response)
@@ -307,8 +304,7 @@ def _render_thanks(
 
 @bp.post("/s/<code>/wedstrijd")
 def draw_entry(code: str) -> Any:
-    link, campaign, _text = _visit_or_404(code)
-    response = _session_response(campaign)
+    link, campaign, _text, response = _visit_or_404(code)
     if response is None or response.completed_at is None:
         return redirect(url_for("survey.welcome", code=link.code))
     form = request.form

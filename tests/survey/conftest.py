@@ -92,3 +92,12 @@ def form(data: dict[str, Any]) -> MultiDict:
         for one in value if isinstance(value, list) else [value]:
             items.append((key, one))
     return MultiDict(items)
+
+
+def start_survey(client: Any, code: str) -> str:
+    """Press "Start de vragenlijst": the reply is the first page itself (no redirect), whose
+    form posts to that page's own address; returns that address."""
+    reply = client.post(f"/s/{code}/start")
+    assert reply.status_code == 200, reply.status_code
+    action = reply.text.split('class="card survey-card survey-form"')[0].rsplit('action="', 1)[1]
+    return action.split('"', 1)[0]

@@ -14,7 +14,7 @@ from campaign.extensions import db
 from campaign.models import Campaign, Link, Response, Sector
 from campaign.survey.definition import definition_of
 from tests.conftest import EXAMPLE_CAMPAIGN
-from tests.survey.conftest import EXAMPLE_FORMS, form
+from tests.survey.conftest import EXAMPLE_FORMS, form, start_survey
 
 
 def example_spec() -> CampaignSpec:
@@ -36,7 +36,7 @@ def stored_response() -> Response:
 
 
 def test_a_reloaded_questionnaire_is_used_at_once(client, key_link):
-    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    start_survey(client, key_link.code)
     # The cache now holds the questionnaire: "gent" is not an option of "regio".
     assert post_page_one(client, key_link, regio="gent").status_code == 422
     spec = example_spec()
@@ -56,7 +56,7 @@ def test_a_reloaded_questionnaire_is_used_at_once(client, key_link):
 
 
 def test_reloaded_sectors_are_used_at_once_without_a_questionnaire_change(client, key_link):
-    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    start_survey(client, key_link.code)
     assert post_page_one(client, key_link, sector="cultuur").status_code == 422
     spec = example_spec()
     spec.sectors.append(SectorSpec(code="cultuur", name="Cultuur", target=10))
@@ -72,7 +72,7 @@ def test_reloaded_sectors_are_used_at_once_without_a_questionnaire_change(client
 
 
 def test_a_renamed_sector_is_shown_at_once(client, key_link):
-    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    start_survey(client, key_link.code)
     assert "Onderwijs" in client.get(f"/s/{key_link.code}/vraag/1").text
     spec = example_spec()
     next(s for s in spec.sectors if s.code == "onderwijs").name = "Onderwijs en vorming"
@@ -91,7 +91,7 @@ def test_an_unchanged_campaign_shares_one_parsed_questionnaire(key_link):
 def test_a_questionnaire_changed_without_the_campaign_file_is_used_at_once(client, key_link):
     """The cache is keyed by the stored content, so an edit by any path counts: here a Core
     UPDATE, which fires no ORM event and leaves version and hash as they were."""
-    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    start_survey(client, key_link.code)
     assert post_page_one(client, key_link, regio="gent").status_code == 422  # cached now
     campaign = db.session.get(Campaign, key_link.campaign_id)
     questionnaire = copy.deepcopy(campaign.questionnaire)
@@ -113,7 +113,7 @@ def test_a_questionnaire_changed_without_the_campaign_file_is_used_at_once(clien
 
 def test_a_sector_changed_outside_a_reload_is_shown_at_once(client, key_link):
     """Sectors are read with every request: any change counts, not only ``flask campaign load``."""
-    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    start_survey(client, key_link.code)
     assert "Onderwijs en vorming" not in client.get(f"/s/{key_link.code}/vraag/1").text
     sector = db.session.scalar(select(Sector).where(Sector.code == "onderwijs"))
     sector.name = "Onderwijs en vorming"
@@ -123,7 +123,7 @@ def test_a_sector_changed_outside_a_reload_is_shown_at_once(client, key_link):
 
 
 def test_a_removed_sector_is_no_longer_offered(client, key_link):
-    assert client.post(f"/s/{key_link.code}/start").status_code == 302
+    start_survey(client, key_link.code)
     assert post_page_one(client, key_link).status_code == 302  # the cache holds all five
     db.session.delete(db.session.scalar(select(Sector).where(Sector.code == "integratie")))
     db.session.commit()

@@ -12,7 +12,7 @@ from campaign.models import DrawEntry, DrawTicket, Response
 from campaign.survey import services
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
 from campaign.survey.resume import ResumeError, response_from_token, resume_token
-from tests.survey.conftest import EXAMPLE_FORMS, form
+from tests.survey.conftest import EXAMPLE_FORMS, form, start_survey
 
 
 def completed_ticket(link) -> str:
@@ -86,7 +86,7 @@ def test_entry_needs_a_valid_address_and_consent(key_link, open_campaign, email,
 
 
 def test_thank_you_page_enters_the_draw_and_refuses_a_second_post(client, key_link):
-    url = client.post(f"/s/{key_link.code}/start").headers["Location"]
+    url = start_survey(client, key_link.code)
     for data in EXAMPLE_FORMS:
         url = client.post(url, data=form(data)).headers["Location"]
     page = client.get(url).text
@@ -119,7 +119,7 @@ def test_resume_token_finds_the_response_and_refuses_tampering(key_link, open_ca
 
 
 def test_resume_link_continues_in_another_browser(app, client, key_link):
-    url = client.post(f"/s/{key_link.code}/start").headers["Location"]
+    url = start_survey(client, key_link.code)
     client.post(url, data=form(EXAMPLE_FORMS[0]))
     page = client.get(f"/s/{key_link.code}/vraag/2").text
     resume = page.split('id="resume-link" value="')[1].split('"')[0]
@@ -141,7 +141,7 @@ def test_resume_link_is_queued_and_the_sender_forgets_the_address(smtp_app, smtp
     link = root_link(save_key_figure(campaign, name="K", email="k@example.org"))
     db.session.commit()
     client = smtp_app.test_client()
-    url = client.post(f"/s/{link.code}/start").headers["Location"]
+    url = start_survey(client, link.code)
     reply = client.post(f"/s/{link.code}/link-mailen", data={"email": "resp@example.org"})
     assert reply.status_code == 302
     assert "We mailen je de link" in client.get(reply.headers["Location"]).text
@@ -176,7 +176,7 @@ def test_two_resume_requests_for_one_address_are_two_mails(smtp_app, smtp_server
     link = root_link(save_key_figure(campaign, name="K", email="k@example.org"))
     db.session.commit()
     client = smtp_app.test_client()
-    client.post(f"/s/{link.code}/start")
+    start_survey(client, link.code)
     for _ in range(2):
         client.post(f"/s/{link.code}/link-mailen", data={"email": "resp@example.org"})
     assert send_queued().sent == 2
@@ -184,7 +184,7 @@ def test_two_resume_requests_for_one_address_are_two_mails(smtp_app, smtp_server
 
 
 def test_invalid_address_for_the_resume_mail_gets_a_dutch_message(client, key_link):
-    client.post(f"/s/{key_link.code}/start")
+    start_survey(client, key_link.code)
     reply = client.post(
         f"/s/{key_link.code}/link-mailen", data={"email": "niet-goed"}, follow_redirects=True
     )

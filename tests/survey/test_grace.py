@@ -17,7 +17,7 @@ from campaign.database import begin_write
 from campaign.definitions.services import close_campaign
 from campaign.extensions import db
 from campaign.models import Campaign, Link, Response
-from tests.survey.conftest import EXAMPLE_FORMS, load_example
+from tests.survey.conftest import EXAMPLE_FORMS, load_example, start_survey
 
 #: 15 September 2027, 23:59 in Brussels (summer time, UTC+2) is 21:59 UTC; with the default
 #: 60 minutes of grace answers are accepted until 00:59 on 16 September, Brussels time.
@@ -64,7 +64,7 @@ def text_of(html: str) -> str:
 
 
 def start_and_save_first_page(client: FlaskClient, link: Link) -> Callable[[], Response]:
-    assert client.post(f"/s/{link.code}/start").status_code == 302
+    start_survey(client, link.code)
     saved = client.post(f"/s/{link.code}/vraag/1", data=EXAMPLE_FORMS[0])
     assert saved.headers["Location"].endswith("/vraag/2")
 

@@ -16,7 +16,7 @@ from campaign.extensions import db
 from campaign.models import Link, Response
 from campaign.survey import questionnaire as q
 from campaign.survey.services import SurveyError, save_page, start_response
-from tests.survey.conftest import form
+from tests.survey.conftest import form, start_survey
 
 #: Page "les" is shown if a = ja; question c (page "afsluiter") if b = ja; on page 1,
 #: y is shown if x = ja and z if y = ja.  The last page keeps the response from
@@ -170,7 +170,7 @@ def test_a_hidden_required_question_does_not_block_the_page(chained_link):
 
 def test_a_page_hidden_by_show_if_redirects_in_the_browser(chained_link, client):
     code = chained_link.code
-    assert client.post(f"/s/{code}/start").status_code == 302
+    start_survey(client, code)
     for number, data in enumerate([{"a": "ja"}, {"b": "ja"}, {"d": "Brugge"}], start=1):
         assert client.post(f"/s/{code}/vraag/{number}", data=form(data)).status_code == 302
     assert client.get(f"/s/{code}/vraag/2").status_code == 200  # reached, and shown

@@ -32,6 +32,12 @@
   }
 
   document.querySelectorAll("form.survey-form").forEach(function (form) {
+    // The first page comes straight from the start form's POST: show (and reload) it under
+    // its own address, the one its form posts to (its buttons are named "action": ask the
+    // attribute, not form.action).
+    if (window.history.replaceState && /\/start$/.test(window.location.pathname)) {
+      window.history.replaceState(null, "", form.getAttribute("action"));
+    }
     form.querySelectorAll(".condition-hint").forEach(function (hint) { hint.hidden = true; });
     applyConditions(form);
     form.addEventListener("change", function () { applyConditions(form); });

@@ -1,0 +1,75 @@
+"""The work each survey request does, in SQL statements (issue 8's speed goals rest on it):
+one query finds link, campaign and the session's response; the start button answers with
+the first page itself; a page save is one conditional UPDATE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from campaign.extensions import db
+from tests.survey.conftest import EXAMPLE_FORMS, form
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:
+    """The SQL statements run while the block runs (their first word and table)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        words = statement.split()
+        verb = words[0].upper()
+        table = next(
+            (w for w, before in zip(words[1:], words) if before.upper() in ("FROM", "INTO")),
+            words[1] if verb == "UPDATE" else "",
+        )
+        seen.append(f"{verb} {table}")
+
+    with app.app_context():
+        engine = db.engine
+    # The test's requests share the test's app context and so its session: start each one
+    # with an empty session, as every request in a server does.
+    db.session.remove()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_each_request_of_a_completion_runs_only_the_statements_it_needs(app, client, key_link):
+    code = key_link.code
+    db.session.commit()
+    with statements(app) as welcome:
+        assert client.get(f"/s/{code}").status_code == 200
+    # The open counter is the one write of the welcome page.
+    assert welcome == ["SELECT links", "UPDATE links"]
+
+    with statements(app) as start:
+        reply = client.post(f"/s/{code}/start")
+    assert reply.status_code == 200 and "Over jou en je werk" in reply.text
+    # The first page asks for the sector: the sectors are read once, for the new
+    # response's sector and for the page's options.
+    assert start == ["SELECT links", "SELECT sectors", "INSERT responses"]
+
+    with statements(app) as page_post:
+        reply = client.post(f"/s/{code}/vraag/1", data=form(EXAMPLE_FORMS[0]))
+    assert reply.status_code == 302
+    assert page_post == ["SELECT links", "SELECT sectors", "UPDATE responses"]
+
+    with statements(app) as page_get:
+        assert client.get(f"/s/{code}/vraag/2").status_code == 200
+    assert page_get == ["SELECT links"]  # the response came with the link
+
+    for number, data in enumerate(EXAMPLE_FORMS[1:-1], start=2):
+        client.post(f"/s/{code}/vraag/{number}", data=form(data))
+    with statements(app) as last:
+        reply = client.post(f"/s/{code}/vraag/7", data=form(EXAMPLE_FORMS[-1]))
+    assert reply.headers["Location"].endswith("/bedankt")
+    assert last == ["SELECT links", "UPDATE responses", "INSERT draw_tickets", "INSERT links"]
+
+    with statements(app) as thanks:
+        assert client.get(f"/s/{code}/bedankt").status_code == 200
+    assert thanks == ["SELECT links"]
