@@ -22,7 +22,11 @@ def statements(app) -> Iterator[list[str]]:
         words = statement.split()
         verb = words[0].upper()
         table = next(
-            (w for w, before in zip(words[1:], words) if before.upper() in ("FROM", "INTO")),
+            (
+                w
+                for w, before in zip(words[1:], words[:-1], strict=True)
+                if before.upper() in ("FROM", "INTO")
+            ),
             words[1] if verb == "UPDATE" else "",
         )
         seen.append(f"{verb} {table}")
