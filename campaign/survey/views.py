@@ -7,6 +7,7 @@ the respondent is kept.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -81,7 +82,7 @@ def _closed_page(
     return render_template(template, campaign=campaign, link=link, in_progress=in_progress), status
 
 
-def _grace_until(campaign: Campaign, gate: Gate) -> Any:
+def _grace_until(campaign: Campaign, gate: Gate) -> datetime | None:
     """The local end of the grace period while a response in progress is in it, else None."""
     return campaign.local(grace_ends_at(campaign)) if gate == Gate.GRACE else None
 
