@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select
 from campaign import attribution, clock
 from campaign.attribution import Counts, SectorProgress
 from campaign.database import begin_write
+from campaign.definitions.localtime import LocalTimeError, local_to_utc
 from campaign.extensions import db
 from campaign.formatting import format_datetime, format_number, plural
 from campaign.history import record_event
@@ -422,7 +423,8 @@ def _move_problem(campaign: Campaign, new: datetime, now: datetime) -> str | Non
 def move_reminder(
     campaign: Campaign, new_local_datetime: datetime, *, actor: str, now: datetime | None = None
 ) -> bool:
-    """Move the reminder to ``new_local_datetime`` (naive: the campaign's local time).
+    """Move the reminder to ``new_local_datetime`` (naive: the campaign's local time; or
+    aware, as ``localtime.parse_local`` gives it).
 
     Records ``reminder_moved`` with the old and new time; False when the time did not
     change.  Raises ``ReminderError`` when the time is not in the future, not within
@@ -447,9 +449,14 @@ def move_reminder(
 
 
 def _to_utc(moment: datetime, campaign: Campaign) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=campaign.zone)
-    return moment.astimezone(UTC)
+    """A naive local time as UTC, with the close's rules for the hours summer time
+    doubles or skips (``campaign.definitions.localtime``)."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    try:
+        return local_to_utc(moment, campaign.timezone).utc
+    except LocalTimeError as exc:
+        raise ReminderError(f"{exc}.") from exc
 
 
 def _choice_problem(

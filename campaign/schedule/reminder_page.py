@@ -92,26 +92,3 @@ def reminder_page(
         except MailError as exc:
             page.preview_error = str(exc)
     return page
-
-
-#: Accepted spellings of the page's date and time fields: nl-BE first, ISO too.
-DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d")
-TIME_FORMATS = ("%H:%M", "%H.%M", "%Hu%M", "%H")
-
-
-def _parse(text: str | None, formats: tuple[str, ...]) -> datetime | None:
-    for fmt in formats:
-        try:
-            return datetime.strptime((text or "").strip(), fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def parse_local_datetime(date_text: str | None, time_text: str | None) -> datetime:
-    """A naive local date-time from the page's date (``30-08-2027``) and time (``09:00``,
-    ``9.30``) fields; ``ReminderError`` with a Dutch message when they are not valid."""
-    day, moment = _parse(date_text, DATE_FORMATS), _parse(time_text, TIME_FORMATS)
-    if day is None or moment is None:
-        raise ReminderError("Vul een geldige datum en tijd in, bijvoorbeeld 30-08-2027 en 09:00.")
-    return day.replace(hour=moment.hour, minute=moment.minute)

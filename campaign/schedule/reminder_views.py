@@ -8,12 +8,13 @@ from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from campaign.dashboard.navigation import register_tab
+from campaign.definitions.localtime import LocalTimeError, parse_local
 from campaign.definitions.services import campaign_or_404
 from campaign.formatting import format_datetime
 from campaign.history import current_actor
 from campaign.mailing.render import MailError
 from campaign.schedule import reminder
-from campaign.schedule.reminder_page import parse_local_datetime, reminder_page
+from campaign.schedule.reminder_page import reminder_page
 
 bp = Blueprint("reminders", __name__, url_prefix="/dashboard")
 
@@ -44,9 +45,11 @@ def page(slug: str) -> str:
 def move(slug: str) -> BaseResponse:
     campaign = campaign_or_404(slug)
     try:
-        moment = parse_local_datetime(request.form.get("datum"), request.form.get("tijd"))
-        moved = reminder.move_reminder(campaign, moment, actor=current_actor())
-    except MailError as exc:
+        moment = parse_local(
+            request.form.get("datum", ""), request.form.get("tijd", ""), campaign.timezone
+        )
+        moved = reminder.move_reminder(campaign, moment.utc, actor=current_actor())
+    except (MailError, LocalTimeError) as exc:
         flash(str(exc), "error")
         return _back(slug, "datum")
     if moved and campaign.reminder_at is not None:

@@ -440,3 +440,8 @@ def test_the_mail_pages_reminder_preview_shows_the_key_figures_figures(
     url = f"/dashboard/{campaign.slug}/mails/voorbeeld?soort=reminder&sleutelfiguur="
     page = client.get(url + str(people["An"].id)).get_data(as_text=True)
     assert "Via jouw link vulden al 2 collega&#39;s de vragenlijst in." in page
+
+
+def test_a_reminder_time_that_summer_time_skips_is_refused(campaign):
+    with pytest.raises(reminder.ReminderError, match="02.30 u bestaat niet op 26 maart 2028"):
+        reminder.move_reminder(campaign, datetime(2028, 3, 26, 2, 30), actor=COORDINATOR)
