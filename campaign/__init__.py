@@ -75,12 +75,14 @@ def register_blueprints(app: Flask) -> None:
     from campaign.contacts.views import bp as contacts_bp
     from campaign.dashboard.views import bp as dashboard_bp
     from campaign.mailing.views import bp as mailing_bp
+    from campaign.results.export_views import bp as exports_bp
+    from campaign.results.views import bp as results_bp
     from campaign.schedule.reminder_views import bp as reminders_bp
     from campaign.schedule.views import bp as schedule_bp
     from campaign.survey.views import bp as survey_bp
 
     blueprints = (auth_bp, dashboard_bp, contacts_bp, mailing_bp, schedule_bp, reminders_bp)
-    for blueprint in (*blueprints, survey_bp):
+    for blueprint in (*blueprints, results_bp, exports_bp, survey_bp):
         app.register_blueprint(blueprint)
 
 
@@ -104,9 +106,10 @@ def register_commands(app: Flask) -> None:
     from campaign.definitions.commands import campaign_cli
     from campaign.demo import demo_command
     from campaign.mailing.commands import mail_cli
+    from campaign.results.commands import results_cli
     from campaign.schedule import reminder_commands  # noqa: F401  (adds `flask mail remind`)
     from campaign.schedule.commands import scheduler_cli
 
-    for group in (users_cli, campaign_cli, contacts_cli, mail_cli, scheduler_cli):
+    for group in (users_cli, campaign_cli, contacts_cli, mail_cli, scheduler_cli, results_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)

@@ -1,0 +1,14 @@
+"""The results pages: answers per question, the printable report, the decision summary."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import login_required
+
+bp = Blueprint("results", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every page here needs a logged-in coordinator."""
