@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import plotly
+from flask import Blueprint, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -107,3 +109,13 @@ def move(slug: str) -> Response | tuple[str, int]:
     for warning in moved.warnings:
         flash(warning, "warning")
     return redirect(url_for("dashboard.campaign", slug=slug, _anchor="sluiting"))
+
+
+#: plotly.js as the installed plotly package ships it: served by us, never from a CDN,
+#: so charts work on a closed network and always match the Python side's version.
+PLOTLY_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+
+
+@bp.get("/static/plotly.min.js")
+def plotly_js() -> Response:
+    return send_from_directory(PLOTLY_DIR, "plotly.min.js", max_age=30 * 24 * 3600)

@@ -83,3 +83,12 @@ def test_campaign_list_shows_the_state_of_the_pinned_clock(
     auth.login()
     listing = client.get("/dashboard/").get_data(as_text=True)
     assert f'<span class="badge badge-{example_campaign.state(now)}">{label}</span>' in listing
+
+
+def test_plotly_js_is_served_by_the_app_itself(client, auth):
+    auth.login()
+    reply = client.get("/dashboard/static/plotly.min.js")
+    assert reply.status_code == 200
+    assert reply.mimetype in ("text/javascript", "application/javascript")
+    assert b"plotly.js" in reply.data[:2000]
+    reply.close()
