@@ -171,6 +171,10 @@ class Campaign(Model):
     #: a reload changes a date only when the file's value changed, so a date moved on
     #: the dashboard survives reloading an unchanged file.
     file_schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The campaign file's ``results`` section: ``profile`` (question ids for the results'
+    #: filters and the dashboard's coverage matrix) and ``decision`` (which questions feed
+    #: each condition of the decision summary, and the offering catalogue's fields).
+    results_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     sectors: Mapped[list[Sector]] = relationship(
         back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
