@@ -308,6 +308,121 @@ class Prize(Strict):
     description: str = ""
 
 
+class DecisionFigure(Strict):
+    """One question behind a condition; ``positive`` names the answers that speak for it."""
+
+    question: str = Field(pattern=QUESTION_ID)
+    positive: list[str] | None = None
+
+    @field_validator("positive", mode="before")
+    @classmethod
+    def _as_texts(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(item) if isinstance(item, int | float) else item for item in value]
+        return value
+
+
+def _figure(value: Any) -> Any:
+    return {"question": value} if isinstance(value, str) else value
+
+
+DecisionFigureItem = Annotated[DecisionFigure, BeforeValidator(_figure)]
+
+
+class Catalogue(Strict):
+    """The offering catalogue: what respondents whose organisation takes part describe."""
+
+    take_part: str = Field(pattern=QUESTION_ID)
+    take_part_values: list[str] = Field(min_length=1)
+    fields: list[str] = Field(min_length=1)
+
+
+class Decision(Strict):
+    """The questions behind the conditions for the decision the survey serves."""
+
+    demand: list[DecisionFigureItem] = Field(default_factory=list)
+    offer: list[DecisionFigureItem] = Field(default_factory=list)
+    catalogue: Catalogue | None = None
+
+
+class ResultsSettings(Strict):
+    """The results' filters (``profile``) and the decision summary (``decision``)."""
+
+    profile: list[str] = Field(default_factory=list)
+    decision: Decision | None = None
+
+
+#: Question types that can feed a decision figure (counted answers, not free text).
+FIGURE_TYPES = ("single", "multiple", "likert", "grid", "number", "sector")
+
+
+def check_results(results: ResultsSettings, questionnaire: Questionnaire) -> None:
+    """Raise ``ValueError`` (Dutch) when ``results`` names a question that is missing or
+    of a type that cannot serve where it is named."""
+    questions = {q.id: q for page in questionnaire.pages for q in page.questions}
+    if len(set(results.profile)) != len(results.profile):
+        raise ValueError("results.profile: een vraag staat er twee keer in")
+    for question_id in results.profile:
+        _need(questions, question_id, "results.profile", ("single", "sector"))
+    if results.decision is not None:
+        _check_decision(results.decision, questions, questionnaire)
+
+
+def _need(
+    questions: dict[str, Question], question_id: str, where: str, types: tuple[str, ...]
+) -> Question:
+    question = questions.get(question_id)
+    if question is None:
+        raise ValueError(f"{where}: {question_id!r} is geen vraag van de vragenlijst")
+    if question.type not in types:
+        raise ValueError(
+            f"{where}: vraag {question_id!r} is van type {question.type}; "
+            f"hier past enkel {', '.join(types)}"
+        )
+    return question
+
+
+def _check_decision(
+    decision: Decision, questions: dict[str, Question], questionnaire: Questionnaire
+) -> None:
+    for part in ("demand", "offer"):
+        for figure in getattr(decision, part):
+            where = f"results.decision.{part}"
+            question = _need(questions, figure.question, where, FIGURE_TYPES)
+            _check_values(figure.positive, question, questionnaire, where)
+    if decision.catalogue is not None:
+        catalogue = decision.catalogue
+        where = "results.decision.catalogue"
+        question = _need(questions, catalogue.take_part, f"{where}.take_part", ("single",))
+        _check_values(catalogue.take_part_values, question, questionnaire, where)
+        for field in catalogue.fields:
+            _need(questions, field, f"{where}.fields", QUESTION_TYPES)
+
+
+def _check_values(
+    values: list[str] | None, question: Question, questionnaire: Questionnaire, where: str
+) -> None:
+    """Every value is an option (or scale value) of ``question``."""
+    if values is None:
+        return
+    if question.type not in CHOICE_TYPES + SCALE_TYPES:
+        raise ValueError(
+            f"{where}: vraag {question.id!r} is van type {question.type} en heeft geen "
+            "antwoordopties om aan te duiden"
+        )
+    scale = question.scale
+    options = question.options or (
+        questionnaire.scales.get(scale, []) if isinstance(scale, str) else scale or []
+    )
+    known = {option.value for option in options}
+    for value in values:
+        if value not in known:
+            raise ValueError(
+                f"{where}: {value!r} is geen antwoordoptie van vraag {question.id!r} "
+                f"(wel: {', '.join(sorted(known))})"
+            )
+
+
 class CampaignSpec(Strict):
     slug: str = Field(pattern=SLUG)
     title: str = Field(min_length=1, max_length=200)
@@ -320,6 +435,14 @@ class CampaignSpec(Strict):
     sectors: list[SectorSpec] = Field(min_length=1)
     prizes: list[Prize] = Field(default_factory=list)
     questionnaire: Questionnaire
+    #: Optional: the results' filters and the decision summary's questions.
+    results: ResultsSettings | None = None
+
+    @model_validator(mode="after")
+    def _results_fit_questionnaire(self) -> CampaignSpec:
+        if self.results is not None:
+            check_results(self.results, self.questionnaire)
+        return self
 
     @field_validator("timezone")
     @classmethod

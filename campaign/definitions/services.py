@@ -117,6 +117,9 @@ def _apply_spec(campaign: Campaign, spec: CampaignSpec, created: bool) -> list[s
     campaign.intro = spec.intro
     campaign.privacy = spec.privacy
     campaign.prizes = [prize.model_dump() for prize in spec.prizes]
+    campaign.results_settings = (
+        spec.results.model_dump(mode="json", exclude_none=True) if spec.results else {}
+    )
     questionnaire = spec.questionnaire.model_dump(mode="json", by_alias=True, exclude_none=True)
     new_hash = questionnaire_hash(questionnaire)
     if not created and new_hash != campaign.questionnaire_hash:
