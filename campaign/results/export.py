@@ -1,0 +1,530 @@
+"""The answers out of the tool: CSV, XLSX and JSON, each with its codebook, streamed.
+
+Responses are read in batches (``yield_per``) and written as they come, so an
+export of 100,000 answers needs no more memory than one of 1,000.  Rows are
+ordered by sector and then at random (``random()`` in the database, new for
+every export), so their order says nothing about who answered when; a row
+carries no response id, link or key figure, and its day of completion but not
+the time (a time could be matched to a draw entry or a forward).
+
+Every text cell of a CSV or XLSX file that starts with ``= + - @``, a tab or a
+carriage return gets a ``'`` in front, so a spreadsheet never runs it as a
+formula (the codebook says so).  JSON carries the answers as given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO, Any, BinaryIO, TextIO, cast
+
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+from openpyxl.styles import Font  # type: ignore[import-untyped]
+from sqlalchemy import func, select
+
+from campaign import attribution, clock
+from campaign.extensions import db
+from campaign.models import Campaign, Response, Sector
+from campaign.results.codebook import (
+    FORMULA_STARTS,
+    NEUTRALISED_NOTE,
+    CodebookEntry,
+    Layout,
+    QuestionLayout,
+    codebook,
+    layout,
+)
+
+__all__ = [
+    "CodebookEntry",
+    "codebook",
+    "write_codebook_csv",
+    "write_csv",
+    "write_json",
+    "write_xlsx",
+]
+
+#: Responses fetched from the database at a time.
+BATCH = 500
+#: Bytes of CSV or JSON gathered before they are handed on.
+CHUNK = 64 * 1024
+DELIMITERS = (";", ",")
+CODEBOOK_HEADER = [
+    "kolom",
+    "vraag_id",
+    "vraag",
+    "onderdeel",
+    "type",
+    "code",
+    "label",
+    "versie",
+    "toelichting",
+]
+#: Characters XML 1.0 (and so XLSX) cannot hold; a text answer could carry one.
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+WHOLE_NUMBER = re.compile(r"^-?(0|[1-9][0-9]{0,14})$")
+
+
+class ExportError(ValueError):
+    """An export asked for something that does not exist (a Dutch message)."""
+
+
+def neutralise(text: str) -> str:
+    """``text`` with a ``'`` in front when a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+# --- how each format writes a value -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one format writes the values of a cell (None is an empty cell everywhere)."""
+
+    text: Callable[[str], Any]
+    code: Callable[[str], Any]
+    number: Callable[[Any], Any]
+    day: Callable[[date], Any]
+
+
+def _decimal_comma(value: Any) -> Any:
+    return str(value).replace(".", ",") if isinstance(value, float) else value
+
+
+def _xlsx_text(text: str) -> str:
+    return neutralise(XML_ILLEGAL.sub("", text))
+
+
+def _xlsx_code(code: str) -> Any:
+    """Codes like ``"4"`` as numbers (a scale one can average), others as text."""
+    return int(code) if WHOLE_NUMBER.match(code) else _xlsx_text(code)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def csv_style(delimiter: str) -> Style:
+    number = _decimal_comma if delimiter == ";" else _same
+    return Style(neutralise, neutralise, number, date.isoformat)
+
+
+XLSX_STYLE = Style(_xlsx_text, _xlsx_code, _same, _same)
+JSON_STYLE = Style(_same, _same, _same, date.isoformat)
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+Extractor = Callable[[Mapping[str, Any]], list[Any]]
+
+
+def _code_cell(codes: dict[str, Any], style: Style) -> Callable[[Any], Any]:
+    """A stored code as a cell: looked up when known, written by ``style`` otherwise."""
+
+    def cell(value: Any) -> Any:
+        if value is None:
+            return None
+        found = codes.get(value)
+        return found if found is not None else style.code(str(value))
+
+    return cell
+
+
+def _extractor(question: QuestionLayout, style: Style) -> Extractor:
+    """A function from a response's answers to this question's cells, for ``style``."""
+    spec = question.question
+    qid, kind, other = spec["id"], spec["type"], bool(spec.get("other"))
+    values = [o["value"] for o in question.options]
+    cell = _code_cell({v: style.code(v) for v in values}, style)
+    if kind == "grid":
+        items = [item["id"] for item in spec["items"]]
+        return lambda answers: _grid(answers.get(qid), items, cell)
+    if kind == "multiple":
+        return lambda answers: _multiple(answers.get(qid), values, other, style)
+    if kind == "number":
+        return lambda answers: [_number(answers.get(qid), style)]
+    if kind in ("text", "textarea"):
+        return lambda answers: [_text(answers.get(qid), style)]
+    other_cell = style.code(question.other_code)
+    if other:
+        return lambda answers: _single_with_other(answers.get(qid), cell, other_cell, style)
+    return lambda answers: [cell(answers.get(qid))]
+
+
+def _grid(answer: Any, items: list[str], cell: Callable[[Any], Any]) -> list[Any]:
+    if not isinstance(answer, dict):
+        return [None] * len(items)
+    return [cell(answer.get(item)) for item in items]
+
+
+def _multiple(answer: Any, values: list[str], other: bool, style: Style) -> list[Any]:
+    if not isinstance(answer, list):
+        return [None] * (len(values) + other)
+    chosen = {v for v in answer if isinstance(v, str)}
+    cells: list[Any] = [1 if v in chosen else 0 for v in values]
+    if other:
+        texts = [v["other"] for v in answer if isinstance(v, dict) and v.get("other")]
+        cells.append(_text(texts[0], style) if texts else None)
+    return cells
+
+
+def _single_with_other(
+    answer: Any, cell: Callable[[Any], Any], other_cell: Any, style: Style
+) -> list[Any]:
+    if isinstance(answer, dict):
+        return [other_cell, _text(answer.get("other"), style)]
+    return [cell(answer), None]
+
+
+def _number(answer: Any, style: Style) -> Any:
+    if isinstance(answer, bool) or not isinstance(answer, int | float):
+        return None if answer is None else _text(str(answer), style)
+    return style.number(answer)
+
+
+def _text(answer: Any, style: Style) -> Any:
+    if answer is None or answer == "":
+        return None
+    return style.text(str(answer))
+
+
+@dataclass
+class Table:
+    """The rows of one export; ``count`` is how many were produced so far."""
+
+    layout: Layout
+    campaign: Campaign
+    style: Style
+    count: int = 0
+
+    @property
+    def header(self) -> list[str]:
+        return self.layout.header
+
+    def rows(self) -> Iterator[list[Any]]:
+        """One list of cells per response, read from the database in batches."""
+        extractors = [_extractor(question, self.style) for question in self.layout.questions]
+        sector_cell = _code_cell({c: self.style.code(c) for c in self.layout.sectors}, self.style)
+        pages = self.layout.page_ids
+        zone = self.campaign.zone
+        for answers, version, sector, moment, last_page in _responses(
+            self.campaign, self.layout.partial
+        ):
+            self.count += 1
+            row: list[Any] = [self.count, version, sector_cell(sector)]
+            row.append(self.style.day(moment.astimezone(zone).date()))
+            if self.layout.partial:
+                page = pages[last_page] if 0 <= last_page < len(pages) else None
+                row.append(self.style.code(page) if page else None)
+            answers = answers or {}
+            for extract in extractors:
+                row.extend(extract(answers))
+            yield row
+
+
+def _responses(campaign: Campaign, partial: bool) -> Iterator[Any]:
+    """(answers, version, sector code, day moment, last page) of the counted responses,
+    completed ones (or only the others when ``partial``), by sector then at random."""
+    state = Response.completed_at.is_(None) if partial else Response.completed_at.is_not(None)
+    moment = Response.updated_at if partial else Response.completed_at
+    query = (
+        select(
+            Response.answers,
+            Response.questionnaire_version,
+            Sector.code,
+            moment,
+            Response.last_page,
+        )
+        .outerjoin(Sector, Sector.id == Response.sector_id)
+        .where(*attribution.counted_responses(campaign.id), state)
+        .order_by(Sector.position.is_(None), Sector.position, Sector.id, func.random())
+        .execution_options(yield_per=BATCH)
+    )
+    yield from db.session.execute(query)
+
+
+def table(campaign: Campaign, style: Style, *, partial: bool = False) -> Table:
+    return Table(layout(campaign, partial=partial), campaign, style)
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def _check_delimiter(delimiter: str) -> None:
+    if delimiter not in DELIMITERS:
+        raise ExportError(f"Onbekend scheidingsteken {delimiter!r}: kies ';' of ','.")
+
+
+def _csv_chunks(header: list[str], rows: Iterator[list[Any]], delimiter: str) -> Iterator[str]:
+    """CSV text (no BOM) in chunks of about ``CHUNK`` characters."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def csv_chunks(
+    campaign: Campaign, *, partial: bool = False, delimiter: str = ";"
+) -> tuple[Table, Iterator[str]]:
+    """The CSV export as text chunks (the first one starts with the BOM), and its table
+    (whose ``count`` says how many rows were written once the chunks are consumed)."""
+    _check_delimiter(delimiter)
+    data = table(campaign, csv_style(delimiter), partial=partial)
+    chunks = _csv_chunks(data.header, data.rows(), delimiter)
+    return data, _with_bom(chunks)
+
+
+def _with_bom(chunks: Iterator[str]) -> Iterator[str]:
+    yield "\ufeff"
+    yield from chunks
+
+
+def _write_text(stream: TextIO | BinaryIO | IO[Any], chunks: Iterator[str]) -> None:
+    """Write text chunks to a text stream, or UTF-8 to a binary one."""
+    if isinstance(stream, io.TextIOBase):
+        for chunk in chunks:
+            stream.write(chunk)
+        return
+    binary = cast(BinaryIO, stream)
+    for chunk in chunks:
+        binary.write(chunk.encode("utf-8"))
+
+
+def write_csv(
+    campaign: Campaign,
+    stream: TextIO | BinaryIO | IO[Any],
+    *,
+    partial: bool = False,
+    delimiter: str = ";",
+) -> int:
+    """Write the answers of ``campaign`` as CSV (UTF-8 with BOM) to ``stream``; returns the
+    number of rows.  ``partial``: the responses that were not completed, instead of the
+    completed ones.  A text stream should be opened with ``newline=""``."""
+    data, chunks = csv_chunks(campaign, partial=partial, delimiter=delimiter)
+    _write_text(stream, chunks)
+    return data.count
+
+
+def _codebook_rows(entries: list[CodebookEntry], style: Style) -> Iterator[list[Any]]:
+    """The codebook long: one row per code of each column (one row when it has none)."""
+    for entry in entries:
+        first = [entry.column, entry.question_id, style.text(entry.question)]
+        first += [style.text(entry.part), style.text(entry.type)]
+        tail = [entry.version, style.text(entry.note)]
+        for code, label in entry.codes or (("", ""),):
+            yield first + [style.code(code) if code else "", style.text(label)] + tail
+
+
+def codebook_chunks(
+    campaign: Campaign, *, partial: bool = False, delimiter: str = ";"
+) -> Iterator[str]:
+    """The codebook as CSV text chunks, starting with the BOM."""
+    _check_delimiter(delimiter)
+    entries = codebook(campaign, partial=partial)
+    rows = _codebook_rows(entries, csv_style(delimiter))
+    return _with_bom(_csv_chunks(CODEBOOK_HEADER, rows, delimiter))
+
+
+def write_codebook_csv(
+    campaign: Campaign,
+    stream: TextIO | BinaryIO | IO[Any],
+    delimiter: str = ";",
+    *,
+    partial: bool = False,
+) -> None:
+    """Write the codebook of the export of ``campaign`` as CSV (UTF-8 with BOM)."""
+    _write_text(stream, codebook_chunks(campaign, partial=partial, delimiter=delimiter))
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def write_xlsx(
+    campaign: Campaign, path_or_stream: str | Path | IO[bytes], *, partial: bool = False
+) -> int:
+    """Write the answers (sheet "antwoorden") and the codebook (sheet "codeboek") as XLSX;
+    returns the number of rows.  openpyxl's write-only mode writes each row to a temporary
+    file as it comes (strings inline, no shared-string table), and zips them at the end."""
+    data = table(campaign, XLSX_STYLE, partial=partial)
+    workbook = Workbook(write_only=True)
+    _sheet(workbook, "antwoorden", data.header, data.rows(), freeze="B2")
+    _sheet(
+        workbook,
+        "codeboek",
+        CODEBOOK_HEADER,
+        _codebook_rows(data.layout.entries, XLSX_STYLE),
+        freeze="A2",
+    )
+    workbook.save(path_or_stream)
+    return data.count
+
+
+def _sheet(
+    workbook: Any, title: str, header: list[str], rows: Iterator[list[Any]], freeze: str
+) -> None:
+    sheet = workbook.create_sheet(title)
+    sheet.freeze_panes = freeze  # must be set before the first row is written
+    bold = Font(bold=True)
+    cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    for row in rows:
+        sheet.append(row)
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def campaign_part(campaign: Campaign, *, partial: bool = False) -> dict[str, Any]:
+    """What the JSON export says about the campaign and about the export itself."""
+    return {
+        "slug": campaign.slug,
+        "title": campaign.title,
+        "organisers": list(campaign.organisers or []),
+        "questionnaire_version": campaign.questionnaire_version,
+        "export": "onvolledige antwoorden" if partial else "afgeronde antwoorden",
+        "partial": partial,
+        "exported_on": clock.now().astimezone(campaign.zone).date().isoformat(),
+        "notes": [
+            "De antwoorden zijn anoniem: geen naam, e-mailadres, link of sleutelfiguur, "
+            "en van het afronden alleen de dag.",
+            "De rijen staan per sector en binnen een sector in een willekeurige volgorde.",
+            NEUTRALISED_NOTE + " In dit JSON-bestand staan de antwoorden zoals gegeven.",
+        ],
+    }
+
+
+def json_chunks(campaign: Campaign, *, partial: bool = False) -> tuple[Table, Iterator[str]]:
+    """The JSON export as text chunks, and its table (see ``csv_chunks``)."""
+    data = table(campaign, JSON_STYLE, partial=partial)
+    return data, _json_chunks(campaign, data)
+
+
+def _json_chunks(campaign: Campaign, data: Table) -> Iterator[str]:
+    head = json.dumps(campaign_part(campaign, partial=data.layout.partial), ensure_ascii=False)
+    entries = [entry.as_dict() for entry in data.layout.entries]
+    yield '{"campaign": ' + head + ',\n"codebook": ' + json.dumps(entries, ensure_ascii=False)
+    yield ',\n"responses": ['
+    header, parts, size, separator = data.header, [], 0, "\n"
+    for row in data.rows():
+        part = separator + json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
+        separator = ",\n"
+        parts.append(part)
+        size += len(part)
+        if size >= CHUNK:
+            yield "".join(parts)
+            parts, size = [], 0
+    yield "".join(parts) + "\n]}\n"
+
+
+def write_json(
+    campaign: Campaign, stream: TextIO | BinaryIO | IO[Any], *, partial: bool = False
+) -> int:
+    """Write ``{"campaign": ..., "codebook": [...], "responses": [...]}`` (UTF-8) to
+    ``stream``; returns the number of responses."""
+    data, chunks = json_chunks(campaign, partial=partial)
+    _write_text(stream, chunks)
+    return data.count
+
+
+# --- downloads ----------------------------------------------------------------------------
+
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file to send: its name, its type, and its bytes as they are made."""
+
+    filename: str
+    mimetype: str
+    chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What the export page shows before anything is downloaded."""
+
+    completed: int
+    partial: int
+    columns: int
+    version: int
+
+    @property
+    def empty(self) -> bool:
+        return self.completed == 0 and self.partial == 0
+
+
+def export_summary(campaign: Campaign) -> ExportSummary:
+    totals = attribution.response_totals(campaign)
+    return ExportSummary(
+        completed=totals.completed,
+        partial=totals.started - totals.completed,
+        columns=len(layout(campaign).header),
+        version=campaign.questionnaire_version,
+    )
+
+
+def file_name(campaign: Campaign, what: str, extension: str) -> str:
+    """``<slug>-<what>-<today>.<extension>``, today on the campaign's calendar."""
+    today = clock.now().astimezone(campaign.zone).date().isoformat()
+    return f"{campaign.slug}-{what}-{today}.{extension}"
+
+
+def download(
+    campaign: Campaign, file_format: str, *, partial: bool = False, delimiter: str = ";"
+) -> Download:
+    """The export of ``campaign`` in ``file_format`` (csv, xlsx, json) as a download.
+    Raises ``ExportError`` for an unknown format or delimiter."""
+    if file_format not in MIMETYPES:
+        raise ExportError(f"Onbekend formaat {file_format!r}: kies csv, xlsx of json.")
+    what = "onvolledige-antwoorden" if partial else "antwoorden"
+    name = file_name(campaign, what, file_format)
+    if file_format == "csv":
+        _data, chunks = csv_chunks(campaign, partial=partial, delimiter=delimiter)
+        return Download(name, MIMETYPES["csv"], _encoded(chunks))
+    if file_format == "json":
+        _data, chunks = json_chunks(campaign, partial=partial)
+        return Download(name, MIMETYPES["json"], _encoded(chunks))
+    return Download(name, MIMETYPES["xlsx"], _xlsx_chunks(campaign, partial))
+
+
+def codebook_download(campaign: Campaign, *, delimiter: str = ";") -> Download:
+    """The codebook alone, as CSV."""
+    chunks = codebook_chunks(campaign, delimiter=delimiter)
+    return Download(file_name(campaign, "codeboek", "csv"), MIMETYPES["csv"], _encoded(chunks))
+
+
+def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode("utf-8")
+
+
+def _xlsx_chunks(campaign: Campaign, partial: bool) -> Iterator[bytes]:
+    """The XLSX file made in a temporary file (a zip is written whole), then sent in chunks."""
+    with tempfile.TemporaryFile() as spool:
+        write_xlsx(campaign, spool, partial=partial)
+        spool.seek(0)
+        while chunk := spool.read(CHUNK):
+            yield chunk
