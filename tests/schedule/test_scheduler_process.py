@@ -44,7 +44,28 @@ FAST = {
     "CAMPAIGN_SCHEDULER_SYNC_SECONDS": "0.5",
     "CAMPAIGN_SCHEDULER_LEADER_STALE_SECONDS": "5",
     "CAMPAIGN_MAIL_POLL_SECONDS": "0.3",
+    # A job that failed (say, SQLite busy beyond its timeout on a loaded machine) is tried
+    # again after a second instead of five minutes; a job that always fails still fails.
+    "CAMPAIGN_SCHEDULER_FAILED_RETRY_SECONDS": "1",
 }
+
+
+#: Every scheduler a test started: stopped (and their logs shown) when the test ends.
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_leftover_schedulers() -> Iterator[None]:
+    """A failed wait must not leave schedulers running into the next test; their log is
+    printed so a failure says what the processes did."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        _out, err = process.communicate(timeout=60)
+        if err:
+            print(f"--- scheduler {process.pid} (exit {process.returncode}):\n{err.decode()}")
 
 
 def scheduler(app: Flask, port: int, **env: str) -> subprocess.Popen:
@@ -60,13 +81,15 @@ def scheduler(app: Flask, port: int, **env: str) -> subprocess.Popen:
         "CAMPAIGN_BASE_URL": app.config["BASE_URL"],
         **env,
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    STARTED.append(process)
+    return process
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -74,6 +97,7 @@ def stop(process: subprocess.Popen) -> str:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     _out, err = process.communicate(timeout=60)
+    STARTED.remove(process)
     assert process.returncode == 0, err.decode()
     return err.decode()
 
@@ -88,7 +112,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) ->
         finally:
             db.session.remove()
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for: {what}")
+    runs = [(r.job, r.status, r.outcome) for r in db.session.scalars(select(JobRun))]
+    db.session.remove()
+    raise AssertionError(f"timed out waiting for: {what}; job runs: {runs}")
 
 
 def statuses() -> Counter[str]:
@@ -219,6 +245,7 @@ def test_a_scheduler_killed_inside_the_launch_leaves_nothing_undone_or_doubled(a
 
     killed = scheduler(app, port, CAMPAIGN_FAILPOINTS=f"{point}:1")
     killed.communicate(timeout=60)
+    STARTED.remove(killed)
     assert killed.returncode == -signal.SIGKILL
     assert job_status("launch") == ["running"]  # the dead process's run
 
