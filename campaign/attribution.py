@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
@@ -264,3 +264,118 @@ def sector_progress(campaign: Campaign, now: datetime | None = None) -> list[Sec
             )
         )
     return progress
+
+
+# --- what the dashboard adds: activity per key figure, per day, drop-off, coverage -------
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def key_figure_activity(campaign: Campaign) -> Any:
+    """A subquery of one row per credited key figure id: ``started``, ``completed`` (through
+    the key figure's own link and its forwards, as ``counts_by_key_figure``) and
+    ``last_completed`` (the latest completion).  Join it to ``KeyFigure`` to sort, filter
+    or sum per network in SQL; key figures without responses have no row."""
+    return (
+        select(
+            Link.key_figure_id.label("key_figure_id"),
+            func.count(Response.id).label("started"),
+            func.count(Response.completed_at).label("completed"),
+            func.max(Response.completed_at).label("last_completed"),
+        )
+        .join(Link, Link.id == Response.link_id)
+        .where(*counted_responses(campaign.id), Link.key_figure_id.is_not(None))
+        .group_by(Link.key_figure_id)
+        .subquery("activity")
+    )
+
+
+def key_figure_opens(campaign: Campaign) -> Any:
+    """A subquery of one row per key figure id with ``opened``: the openings through the key
+    figure's own link and its forwards (as ``opens_by_key_figure``)."""
+    return (
+        select(
+            Link.key_figure_id.label("key_figure_id"),
+            func.sum(Link.open_count).label("opened"),
+        )
+        .where(Link.campaign_id == campaign.id, Link.key_figure_id.is_not(None))
+        .group_by(Link.key_figure_id)
+        .subquery("opens")
+    )
+
+
+def _hour_of(column: Any) -> Any:
+    """The UTC hour of a timestamp as text ``YYYY-MM-DD HH`` (grouped in SQL, folded to the
+    campaign's local days in Python: at most 24 rows a day, and right across summer time)."""
+    if _dialect() == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)
+
+
+def completions_by_day(campaign: Campaign) -> dict[date, int]:
+    """Completed responses per day of the campaign's own calendar (its timezone)."""
+    hour = _hour_of(Response.completed_at)
+    rows = db.session.execute(
+        select(hour, func.count())
+        .where(*counted_responses(campaign.id), Response.completed_at.is_not(None))
+        .group_by(hour)
+    )
+    days: dict[date, int] = {}
+    for text, count in rows:
+        moment = datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        day = campaign.local(moment).date()
+        days[day] = days.get(day, 0) + int(count)
+    return dict(sorted(days.items()))
+
+
+def stopped_by_page(campaign: Campaign) -> dict[int, int]:
+    """Responses not completed, per page index they stopped on (``Response.last_page``: the
+    furthest page reached, whose answers were not sent)."""
+    rows = db.session.execute(
+        select(Response.last_page, func.count())
+        .where(*counted_responses(campaign.id), Response.completed_at.is_(None))
+        .group_by(Response.last_page)
+    )
+    return {int(page): int(count) for page, count in rows}
+
+
+def _duration_seconds() -> Any:
+    if _dialect() == "postgresql":
+        return func.extract("epoch", Response.completed_at - Response.started_at)
+    return (func.julianday(Response.completed_at) - func.julianday(Response.started_at)) * 86400
+
+
+def median_completion_seconds(campaign: Campaign) -> float | None:
+    """The median time from start to completion of completed responses, in seconds;
+    None when nothing was completed.  Computed by the database (PostgreSQL's
+    ``percentile_cont``; on SQLite the middle one or two of the sorted durations)."""
+    conditions = [*counted_responses(campaign.id), Response.completed_at.is_not(None)]
+    duration = _duration_seconds()
+    if _dialect() == "postgresql":
+        value = db.session.scalar(
+            select(func.percentile_cont(0.5).within_group(duration)).where(*conditions)
+        )
+        return float(value) if value is not None else None
+    total = db.session.scalar(select(func.count()).where(*conditions)) or 0
+    if not total:
+        return None
+    middle = select(duration).where(*conditions).order_by(duration)
+    values = list(db.session.scalars(middle.limit(2 - total % 2).offset((total - 1) // 2)))
+    return sum(float(v) for v in values) / len(values)
+
+
+def completed_by_profile(
+    campaign: Campaign, question_ids: Iterable[str]
+) -> dict[tuple[Any, ...], int]:
+    """Completed responses per (sector id, answer to each of ``question_ids``), grouped in
+    the database over the answers' JSON: the coverage matrix's counts.  An answer is its
+    text as stored (a JSON text for "Andere, namelijk ..."), None when not answered."""
+    columns = [Response.sector_id, *(Response.answers[qid].as_string() for qid in question_ids)]
+    rows = db.session.execute(
+        select(*columns, func.count())
+        .where(*counted_responses(campaign.id), Response.completed_at.is_not(None))
+        .group_by(*columns)
+    )
+    return {tuple(row[:-1]): int(row[-1]) for row in rows}

@@ -12,18 +12,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, func, select
 
 from campaign import attribution, clock
 from campaign.contacts.queries import key_figures_by_sector
+from campaign.dashboard.tables import KeyFigureRow, all_key_figure_rows
 from campaign.definitions.services import draw_performed
 from campaign.extensions import db
 from campaign.models import (
     Campaign,
     CampaignEvent,
     CampaignState,
-    KeyFigure,
     Message,
     MessageStatus,
 )
@@ -53,6 +52,24 @@ def sector_figures(campaign: Campaign, now: datetime | None = None) -> list[Sect
 
 
 @dataclass(frozen=True)
+class Unassigned:
+    """Key figures without a sector, and responses whose sector is unknown."""
+
+    key_figures: int
+    started: int
+    completed: int
+
+
+def unassigned(campaign: Campaign) -> Unassigned | None:
+    """What has no sector (so that it is still counted and shown); None when nothing."""
+    key_figures = key_figures_by_sector(campaign).get(None, 0)
+    counts = attribution.counts_by_sector(campaign).get(None, attribution.Counts())
+    if not (key_figures or counts.started):
+        return None
+    return Unassigned(key_figures, counts.started, counts.completed)
+
+
+@dataclass(frozen=True)
 class Overview:
     """What a campaign's overview page shows."""
 
@@ -64,59 +81,36 @@ def overview(campaign: Campaign, now: datetime | None = None) -> Overview:
     return Overview(sector_figures(campaign, now), attribution.response_totals(campaign))
 
 
-def count_invited(campaign: Campaign) -> int:
-    """Key figures who were sent an invitation (distinct addresses, as the outbox knows them).
+#: Invitations that went (or are going) to the outbox: not cancelled ones.
+_INVITED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.FAILED)
 
-    Also the funnel's "delivered" for now: there is no bounce processing yet, so
-    every sent invitation counts as delivered.
+
+def count_invited(campaign: Campaign) -> tuple[int, int]:
+    """(invited, delivered) key figures, as distinct addresses the outbox knows.
+
+    Invited: an invitation was queued for them and not cancelled.  Delivered: an
+    invitation was sent, that is accepted by the mail server without a failure; there is
+    no bounce processing, so an address that bounces later still counts as delivered.
     """
+    address = func.distinct(Message.recipient_email)
+    sent = func.distinct(case((Message.status == MessageStatus.SENT, Message.recipient_email)))
     query = (
-        select(func.count(func.distinct(Message.recipient_email)))
+        select(func.count(address), func.count(sent))
         .where(Message.campaign_id == campaign.id)
-        .where(Message.kind == "invitation", Message.status == MessageStatus.SENT)
+        .where(Message.kind == "invitation", Message.status.in_(_INVITED))
     )
-    return db.session.scalar(query) or 0
-
-
-@dataclass(frozen=True)
-class KeyFigureFigures:
-    """One key figure with what came in through their link and its forwards."""
-
-    key_figure: KeyFigure
-    opened: int
-    started: int
-    completed: int
-
-
-def key_figure_figures(campaign: Campaign) -> list[KeyFigureFigures]:
-    """Every key figure of the campaign, by e-mail, with openings and responses credited."""
-    counts = attribution.counts_by_key_figure(campaign)
-    opens = attribution.opens_by_key_figure(campaign)
-    query = (
-        select(KeyFigure)
-        .where(KeyFigure.campaign_id == campaign.id)
-        .options(selectinload(KeyFigure.sector))
-        .order_by(KeyFigure.email)
-    )
-    figures = []
-    for key_figure in db.session.scalars(query):
-        credited = counts.get(key_figure.id, attribution.Counts())
-        figures.append(
-            KeyFigureFigures(
-                key_figure, opens.get(key_figure.id, 0), credited.started, credited.completed
-            )
-        )
-    return figures
+    invited, delivered = db.session.execute(query).one()
+    return int(invited or 0), int(delivered or 0)
 
 
 def funnel(campaign: Campaign) -> dict[str, int]:
-    """Invited and delivered key figures (see ``count_invited``: the same number for now),
-    openings of the survey through any link, started and completed responses."""
-    invited = count_invited(campaign)
+    """Invited and delivered key figures (see ``count_invited``), openings of the survey
+    through any link, started and completed responses."""
+    invited, delivered = count_invited(campaign)
     totals = attribution.response_totals(campaign)
     return {
         "invited": invited,
-        "delivered": invited,
+        "delivered": delivered,
         "opened": attribution.total_opens(campaign),
         "started": totals.started,
         "completed": totals.completed,
@@ -124,9 +118,11 @@ def funnel(campaign: Campaign) -> dict[str, int]:
 
 
 def campaign_stats(campaign: Campaign, now: datetime | None = None) -> dict[str, Any]:
-    """The object ``flask campaign stats --json`` prints (see DESIGN.md, Interfaces)."""
+    """The object ``flask campaign stats --json`` prints (see DESIGN.md, Interfaces): the
+    same figures, from the same queries, as the dashboard page."""
     now = now or clock.now()
     steps = funnel(campaign)
+    rest = unassigned(campaign)
     return {
         "slug": campaign.slug,
         "title": campaign.title,
@@ -136,7 +132,8 @@ def campaign_stats(campaign: Campaign, now: datetime | None = None) -> dict[str,
         "completed": steps["completed"],
         "funnel": steps,
         "sectors": [_sector_json(s) for s in sector_figures(campaign, now)],
-        "key_figures": [_key_figure_json(k) for k in key_figure_figures(campaign)],
+        "no_sector": asdict(rest) if rest else None,
+        "key_figures": [_key_figure_json(k) for k in all_key_figure_rows(campaign)],
     }
 
 
@@ -146,30 +143,31 @@ def _sector_json(sector: SectorFigures) -> dict[str, Any]:
         "name": sector.name,
         "target": sector.target,
         "completed": sector.completed,
-        "projected": _one_decimal(sector.projected),
+        "projected": one_decimal(sector.projected),
         "on_track": sector.on_track,
-        "expected": _one_decimal(sector.expected),
+        "expected": one_decimal(sector.expected),
         "started": sector.started,
         "key_figures": sector.key_figures,
     }
 
 
-def _one_decimal(value: float) -> float:
-    # Rounded down, so that a printed projection equal to the (whole) target never
-    # stands beside "on_track": false.
+def one_decimal(value: float) -> float:
+    """A projection as printed: rounded down, so that a projection equal to the (whole)
+    target never stands beside "on_track": false."""
     return math.floor(value * 10) / 10
 
 
-def _key_figure_json(figures: KeyFigureFigures) -> dict[str, Any]:
-    key_figure = figures.key_figure
+def _key_figure_json(row: KeyFigureRow) -> dict[str, Any]:
     return {
-        "email": key_figure.email,
-        "name": key_figure.name,
-        "opened": figures.opened,
-        "started": figures.started,
-        "completed": figures.completed,
-        "sector": key_figure.sector.code if key_figure.sector else None,
-        "opted_out": key_figure.opted_out,
+        "email": row.email,
+        "name": row.name,
+        "opened": row.opened,
+        "started": row.started,
+        "completed": row.completed,
+        "last_completed": row.last_completed.isoformat() if row.last_completed else None,
+        "sector": row.sector_code,
+        "network": row.network,
+        "opted_out": row.opted_out,
     }
 
 

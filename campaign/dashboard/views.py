@@ -6,11 +6,28 @@ from pathlib import Path
 from typing import Any
 
 import plotly
-from flask import Blueprint, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from campaign.dashboard.queries import closing, overview
+from campaign.dashboard.page import dashboard_page, live_figures
+from campaign.dashboard.queries import closing
+from campaign.dashboard.tables import (
+    DESCENDING_FIRST,
+    RESULTS,
+    SORTS,
+    TableFilter,
+    key_figure_page_url,
+)
 from campaign.definitions.services import (
     CloseError,
     campaign_or_404,
@@ -36,15 +53,34 @@ def index() -> str:
     return render_template("dashboard/index.html", campaigns=list_campaigns())
 
 
+def _table_filter() -> TableFilter:
+    """The key-figure table's filter and sort from the query string (bad values ignored)."""
+    args = request.args
+    sort = args.get("sorteer", "afgerond")
+    sort = sort if sort in SORTS else "afgerond"
+    order = args.get("volgorde", "")
+    descending = order == "af" if order in ("op", "af") else sort in DESCENDING_FIRST
+    return TableFilter(
+        search=args.get("q", "").strip()[:200],
+        sector=args.get("sector", "")[:40],
+        network=args.get("netwerk", "")[:200],
+        result=args.get("resultaat", "") if args.get("resultaat") in RESULTS else "",
+        sort=sort,
+        descending=descending,
+        page=args.get("pagina", 1, type=int) or 1,
+    )
+
+
 def _overview_page(campaign: Campaign, **form: Any) -> str:
-    figures = overview(campaign)
+    chosen = _table_filter()
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
-        sectors=figures.sectors,
-        started=figures.totals.started,
-        completed=figures.totals.completed,
-        closing=closing(campaign),
+        page=dashboard_page(campaign, chosen),
+        chosen=chosen,
+        sorts=SORTS,
+        results=RESULTS,
+        key_figure_page_url=key_figure_page_url,
         form=form,
     )
 
@@ -52,6 +88,14 @@ def _overview_page(campaign: Campaign, **form: Any) -> str:
 @bp.get("/<slug>/")
 def campaign(slug: str) -> str:
     return _overview_page(campaign_or_404(slug))
+
+
+@bp.get("/<slug>/cijfers.json")
+def figures_json(slug: str) -> Response:
+    """The dashboard's figures, polled by the page every 30 s."""
+    reply = jsonify(live_figures(campaign_or_404(slug)))
+    reply.headers["Cache-Control"] = "no-store"
+    return reply
 
 
 @bp.get("/<slug>/afsluiten")

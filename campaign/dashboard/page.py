@@ -1,0 +1,67 @@
+"""What the campaign dashboard page and its JSON endpoint get: one call each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from campaign import clock
+from campaign.dashboard import charts, tables
+from campaign.dashboard.coverage import Coverage, coverage
+from campaign.dashboard.figures import Dashboard, dashboard
+from campaign.dashboard.queries import Closing, closing, one_decimal
+from campaign.models import Campaign
+
+
+@dataclass(frozen=True)
+class DashboardPage:
+    figures: Dashboard
+    charts: dict[str, dict[str, Any]]
+    table: tables.KeyFigureTable
+    networks: list[tables.NetworkRow]
+    coverage: Coverage
+    closing: Closing
+
+
+def dashboard_page(
+    campaign: Campaign, chosen: tables.TableFilter, now: datetime | None = None
+) -> DashboardPage:
+    """Everything the campaign's dashboard shows, for the key-figure table as ``chosen``."""
+    now = now or clock.now()
+    figures = dashboard(campaign, now)
+    return DashboardPage(
+        figures=figures,
+        charts=charts.charts(figures),
+        table=tables.key_figure_table(campaign, chosen),
+        networks=tables.network_table(campaign),
+        coverage=coverage(campaign),
+        closing=closing(campaign, now),
+    )
+
+
+def live_figures(campaign: Campaign, now: datetime | None = None) -> dict[str, Any]:
+    """The figures the page refreshes every 30 s without a reload: the funnel, the
+    sectors, the totals and the charts (the tables follow when these changed)."""
+    figures = dashboard(campaign, now)
+    median = figures.median_completion
+    return {
+        "funnel": figures.funnel,
+        "key_figures": figures.key_figures,
+        "median_minutes": round(median.total_seconds() / 60) if median else None,
+        "projected": one_decimal(figures.projection.projected),
+        "sectors": [
+            {
+                "code": s.code,
+                "completed": s.completed,
+                "started": s.started,
+                "target": s.target,
+                "key_figures": s.key_figures,
+                "projected": one_decimal(s.projected),
+                "on_track": s.on_track,
+            }
+            for s in figures.sectors
+        ],
+        "stopped": [stop.stopped for stop in figures.stops],
+        "charts": charts.charts(figures),
+    }
