@@ -15,8 +15,8 @@ CONFIG = {"displayModeBar": False, "responsive": True}
 
 def _layout(fig: go.Figure, rows: int, legend: bool) -> None:
     fig.update_layout(
-        height=max(160, 42 * rows + (110 if legend else 60)),
-        margin={"l": 10, "r": 20, "t": 10, "b": 40},
+        height=max(160, 42 * rows + (130 if legend else 60)),
+        margin={"l": 10, "r": 20, "t": 70 if legend else 10, "b": 40},
         xaxis={
             "title": {"text": "% van wie antwoordde"},
             "ticksuffix": " %",
@@ -24,7 +24,8 @@ def _layout(fig: go.Figure, rows: int, legend: bool) -> None:
         },
         yaxis={"automargin": True, "autorange": "reversed"},
         showlegend=legend,
-        legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
+        # Above the bars: below them it ran into the axis title on a phone.
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
         barmode="stack",
         font={"family": "system-ui, sans-serif", "size": 13},
         paper_bgcolor="rgba(0,0,0,0)",

@@ -133,9 +133,7 @@ def filters_of(campaign: Campaign, args: Mapping[str, str]) -> list[Filter]:
             continue
         options = options_for(question, campaign.questionnaire)
         found.append(
-            Filter(
-                question_id, _short(question["label"]), options, _chosen(args, question_id, options)
-            )
+            Filter(question_id, question["label"], options, _chosen(args, question_id, options))
         )
     return found
 
@@ -143,11 +141,6 @@ def filters_of(campaign: Campaign, args: Mapping[str, str]) -> list[Filter]:
 def _chosen(args: Mapping[str, str], key: str, options: list[dict[str, str]]) -> str | None:
     value = args.get(key)
     return value if value in {o["value"] for o in options} else None
-
-
-def _short(label: str) -> str:
-    """A filter's label: the question without its question mark."""
-    return label.rstrip("?").strip()
 
 
 def campaign_results(
