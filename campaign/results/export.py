@@ -52,8 +52,9 @@ __all__ = [
     "write_xlsx",
 ]
 
-#: Responses fetched from the database at a time.
-BATCH = 500
+#: Responses fetched from the database at a time (their decoded answers are most of the
+#: memory an export holds: about 10 kB each for the example questionnaire).
+BATCH = 200
 #: Bytes of CSV or JSON gathered before they are handed on.
 CHUNK = 64 * 1024
 DELIMITERS = (";", ",")
@@ -100,7 +101,10 @@ def _decimal_comma(value: Any) -> Any:
 
 
 def _xlsx_text(text: str) -> str:
-    return neutralise(XML_ILLEGAL.sub("", text))
+    """Neutralised, without the characters XML cannot hold, and every line break a line
+    feed (XML reads a bare carriage return back as a line feed anyway)."""
+    cleaned = neutralise(XML_ILLEGAL.sub("", text))
+    return cleaned.replace("\r\n", "\n").replace("\r", "\n") if "\r" in cleaned else cleaned
 
 
 def _xlsx_code(code: str) -> Any:
@@ -126,16 +130,20 @@ JSON_STYLE = Style(_same, _same, _same, date.isoformat)
 Extractor = Callable[[Mapping[str, Any]], list[Any]]
 
 
-def _code_cell(codes: dict[str, Any], style: Style) -> Callable[[Any], Any]:
-    """A stored code as a cell: looked up when known, written by ``style`` otherwise."""
+class Codes(dict[Any, Any]):
+    """Stored code -> cell, for one column: the question's codes written by the style once,
+    a code seen only in the data written (and remembered) when first met; None stays
+    None.  A lookup is one dict access per cell, which is most of the export's work."""
 
-    def cell(value: Any) -> Any:
-        if value is None:
-            return None
-        found = codes.get(value)
-        return found if found is not None else style.code(str(value))
+    def __init__(self, values: list[str], style: Style) -> None:
+        super().__init__({value: style.code(value) for value in values})
+        self[None] = None
+        self.style = style
 
-    return cell
+    def __missing__(self, value: Any) -> Any:
+        cell = self.style.code(str(value))
+        self[value] = cell
+        return cell
 
 
 def _extractor(question: QuestionLayout, style: Style) -> Extractor:
@@ -143,10 +151,10 @@ def _extractor(question: QuestionLayout, style: Style) -> Extractor:
     spec = question.question
     qid, kind, other = spec["id"], spec["type"], bool(spec.get("other"))
     values = [o["value"] for o in question.options]
-    cell = _code_cell({v: style.code(v) for v in values}, style)
+    codes = Codes(values, style)
     if kind == "grid":
         items = [item["id"] for item in spec["items"]]
-        return lambda answers: _grid(answers.get(qid), items, cell)
+        return lambda answers: _grid(answers.get(qid), items, codes)
     if kind == "multiple":
         return lambda answers: _multiple(answers.get(qid), values, other, style)
     if kind == "number":
@@ -155,14 +163,14 @@ def _extractor(question: QuestionLayout, style: Style) -> Extractor:
         return lambda answers: [_text(answers.get(qid), style)]
     other_cell = style.code(question.other_code)
     if other:
-        return lambda answers: _single_with_other(answers.get(qid), cell, other_cell, style)
-    return lambda answers: [cell(answers.get(qid))]
+        return lambda answers: _single_with_other(answers.get(qid), codes, other_cell, style)
+    return lambda answers: [codes[answers.get(qid)]]
 
 
-def _grid(answer: Any, items: list[str], cell: Callable[[Any], Any]) -> list[Any]:
+def _grid(answer: Any, items: list[str], codes: Codes) -> list[Any]:
     if not isinstance(answer, dict):
         return [None] * len(items)
-    return [cell(answer.get(item)) for item in items]
+    return [codes[value] for value in map(answer.get, items)]
 
 
 def _multiple(answer: Any, values: list[str], other: bool, style: Style) -> list[Any]:
@@ -176,12 +184,10 @@ def _multiple(answer: Any, values: list[str], other: bool, style: Style) -> list
     return cells
 
 
-def _single_with_other(
-    answer: Any, cell: Callable[[Any], Any], other_cell: Any, style: Style
-) -> list[Any]:
+def _single_with_other(answer: Any, codes: Codes, other_cell: Any, style: Style) -> list[Any]:
     if isinstance(answer, dict):
         return [other_cell, _text(answer.get("other"), style)]
-    return [cell(answer), None]
+    return [codes[answer], None]
 
 
 def _number(answer: Any, style: Style) -> Any:
@@ -212,14 +218,14 @@ class Table:
     def rows(self) -> Iterator[list[Any]]:
         """One list of cells per response, read from the database in batches."""
         extractors = [_extractor(question, self.style) for question in self.layout.questions]
-        sector_cell = _code_cell({c: self.style.code(c) for c in self.layout.sectors}, self.style)
+        sectors = Codes(list(self.layout.sectors), self.style)
         pages = self.layout.page_ids
         zone = self.campaign.zone
         for answers, version, sector, moment, last_page in _responses(
             self.campaign, self.layout.partial
         ):
             self.count += 1
-            row: list[Any] = [self.count, version, sector_cell(sector)]
+            row: list[Any] = [self.count, version, sectors[sector]]
             row.append(self.style.day(moment.astimezone(zone).date()))
             if self.layout.partial:
                 page = pages[last_page] if 0 <= last_page < len(pages) else None
