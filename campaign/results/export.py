@@ -502,24 +502,45 @@ def download(
     campaign: Campaign, file_format: str, *, partial: bool = False, delimiter: str = ";"
 ) -> Download:
     """The export of ``campaign`` in ``file_format`` (csv, xlsx, json) as a download.
-    Raises ``ExportError`` for an unknown format or delimiter."""
+    Raises ``ExportError`` for an unknown format or delimiter (before anything is read)."""
     if file_format not in MIMETYPES:
         raise ExportError(f"Onbekend formaat {file_format!r}: kies csv, xlsx of json.")
+    _check_delimiter(delimiter)
     what = "onvolledige-antwoorden" if partial else "antwoorden"
     name = file_name(campaign, what, file_format)
-    if file_format == "csv":
-        _data, chunks = csv_chunks(campaign, partial=partial, delimiter=delimiter)
-        return Download(name, MIMETYPES["csv"], _encoded(chunks))
-    if file_format == "json":
-        _data, chunks = json_chunks(campaign, partial=partial)
-        return Download(name, MIMETYPES["json"], _encoded(chunks))
-    return Download(name, MIMETYPES["xlsx"], _xlsx_chunks(campaign, partial))
+
+    def produce(again: Campaign) -> Iterator[bytes]:
+        if file_format == "xlsx":
+            return _xlsx_chunks(again, partial)
+        if file_format == "json":
+            return _encoded(json_chunks(again, partial=partial)[1])
+        return _encoded(csv_chunks(again, partial=partial, delimiter=delimiter)[1])
+
+    return Download(name, MIMETYPES[file_format], _later(campaign.id, produce))
 
 
 def codebook_download(campaign: Campaign, *, delimiter: str = ";") -> Download:
     """The codebook alone, as CSV."""
-    chunks = codebook_chunks(campaign, delimiter=delimiter)
-    return Download(file_name(campaign, "codeboek", "csv"), MIMETYPES["csv"], _encoded(chunks))
+    _check_delimiter(delimiter)
+
+    def produce(again: Campaign) -> Iterator[bytes]:
+        return _encoded(codebook_chunks(again, delimiter=delimiter))
+
+    name = file_name(campaign, "codeboek", "csv")
+    return Download(name, MIMETYPES["csv"], _later(campaign.id, produce))
+
+
+def _later(campaign_id: int, produce: Callable[[Campaign], Iterator[bytes]]) -> Iterator[bytes]:
+    """``produce(campaign)``, started when the first chunk is asked for.
+
+    A streamed body is made after the view has returned: Flask pops the request's
+    contexts (Flask-SQLAlchemy's teardown removes the session, detaching the view's
+    campaign) and pushes them again for the body, so the campaign is read again here.
+    """
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:  # deleted in between: an empty file rather than a broken one
+        return
+    yield from produce(campaign)
 
 
 def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
