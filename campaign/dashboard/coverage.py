@@ -4,7 +4,8 @@ empty and thin cells flagged, so coordinators know whom to chase.
 Which questions are the profile is the campaign file's choice
 (``results.profile``, stored in ``Campaign.results_settings``); the sector is
 always the response's sector as ``campaign.attribution`` decides it.  The
-counts are grouped in the database in one query (``completed_by_profile``).
+counts are grouped in the database in one query (``completed_by_profile``), kept
+until a response is completed (``dashboard.summary``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from campaign import attribution
+from campaign.dashboard.summary import completed_summary
 from campaign.models import Campaign
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import definition_of
@@ -73,7 +74,8 @@ class Coverage:
 def coverage(campaign: Campaign) -> Coverage:
     """The matrix of the campaign's profile questions (sector questions are the rows)."""
     questions = _profile_questions(campaign)
-    counts = attribution.completed_by_profile(campaign, [question["id"] for question in questions])
+    ids = tuple(question["id"] for question in questions)
+    counts = completed_summary(campaign, ids).profile
     sectors: list[tuple[int | None, str, str]] = [(s.id, s.code, s.name) for s in campaign.sectors]
     if any(key[0] is None for key in counts):
         sectors.append((None, NO_SECTOR, "Geen sector"))
@@ -89,6 +91,11 @@ def coverage(campaign: Campaign) -> Coverage:
     ]
     settings = campaign.results_settings or {}
     return Coverage(bool(settings.get("profile")), by_sector, tables)
+
+
+def profile_question_ids(campaign: Campaign) -> tuple[str, ...]:
+    """The ids of the profile questions the matrix shows as columns."""
+    return tuple(question["id"] for question in _profile_questions(campaign))
 
 
 def _profile_questions(campaign: Campaign) -> list[dict[str, Any]]:

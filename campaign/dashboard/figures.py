@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from campaign import attribution, clock
+from campaign.dashboard.coverage import profile_question_ids
 from campaign.dashboard.queries import (
     SectorFigures,
     Unassigned,
@@ -18,6 +19,7 @@ from campaign.dashboard.queries import (
     sector_figures,
     unassigned,
 )
+from campaign.dashboard.summary import completed_summary
 from campaign.models import Campaign
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import definition_of
@@ -80,24 +82,26 @@ def dashboard(campaign: Campaign, now: datetime | None = None) -> Dashboard:
     sectors = sector_figures(campaign, now)
     rest = unassigned(campaign)
     steps = funnel(campaign)
-    median = attribution.median_completion_seconds(campaign)
+    completed = completed_summary(campaign, profile_question_ids(campaign))
+    median = completed.median_seconds
     return Dashboard(
         sectors=sectors,
         unassigned=rest,
         key_figures=sum(s.key_figures for s in sectors) + (rest.key_figures if rest else 0),
         funnel=steps,
-        days=days(campaign),
+        days=days(completed.days),
         projection=projection(campaign, steps["completed"], now),
         stops=page_stops(campaign),
         median_completion=timedelta(seconds=round(median)) if median is not None else None,
     )
 
 
-def days(campaign: Campaign) -> list[Day]:
-    """Completed responses per local day, with the running total."""
+def days(per_day: dict[date, int]) -> list[Day]:
+    """Completed responses per local day (``attribution.completions_by_day``), with the
+    running total."""
     total = 0
     result = []
-    for day, count in attribution.completions_by_day(campaign).items():
+    for day, count in per_day.items():
         total += count
         result.append(Day(day, count, total))
     return result

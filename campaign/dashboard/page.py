@@ -30,11 +30,12 @@ def dashboard_page(
     """Everything the campaign's dashboard shows, for the key-figure table as ``chosen``."""
     now = now or clock.now()
     figures = dashboard(campaign, now)
+    rows = tables.all_key_figure_rows(campaign)
     return DashboardPage(
         figures=figures,
         charts=charts.charts(figures),
-        table=tables.key_figure_table(campaign, chosen),
-        networks=tables.network_table(campaign),
+        table=tables.key_figure_table(campaign, chosen, rows),
+        networks=tables.network_table(rows),
         coverage=coverage(campaign),
         closing=closing(campaign, now),
     )

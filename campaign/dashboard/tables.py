@@ -1,10 +1,10 @@
 """The dashboard's tables per key figure and per network: who brought answers.
 
-The counts come from ``campaign.attribution`` (``key_figure_activity`` and
-``key_figure_opens``, grouped in SQL); this module joins them to the key
-figures, filters, sorts and pages in the same query, so a table of 10,000 key
-figures costs one grouped query and one page of rows.  ``flask campaign stats``
-reads the same rows (``all_key_figure_rows``), so its figures equal the page's.
+The counts come from ``campaign.attribution`` (``activity_by_key_figure`` and
+``opens_by_key_figure``, grouped in SQL, once per request); this module puts
+them beside the key figures (one row each) and filters, sorts, pages and sums
+per network over those rows.  ``flask campaign stats`` reads the same rows
+(``all_key_figure_rows``), so its figures equal the page's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import select
 
 from campaign import attribution
 from campaign.contacts.queries import NO_SECTOR
@@ -79,19 +79,16 @@ class KeyFigureRow:
     last_completed: datetime | None
 
 
-def _columns(campaign: Campaign) -> tuple[Select[Any], dict[str, Any]]:
-    """The key figures of ``campaign`` joined to their counts, and the sortable columns."""
-    activity = attribution.key_figure_activity(campaign)
-    opens = attribution.key_figure_opens(campaign)
-    sortable = {
-        "naam": func.lower(KeyFigure.name),
-        "sector": Sector.position,
-        "netwerk": func.lower(KeyFigure.network),
-        "geopend": func.coalesce(opens.c.opened, 0),
-        "gestart": func.coalesce(activity.c.started, 0),
-        "afgerond": func.coalesce(activity.c.completed, 0),
-        "laatste": activity.c.last_completed,
-    }
+def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
+    """Every key figure of the campaign, by e-mail, with its counts.
+
+    The counts are grouped in SQL once (``activity_by_key_figure``, ``opens_by_key_figure``)
+    and put beside the key figures here: the table's filters, sorts and network sums then
+    work on these rows (one per key figure, however many responses there are) instead of
+    grouping the responses again for each of them.
+    """
+    activity = attribution.activity_by_key_figure(campaign)
+    opens = attribution.opens_by_key_figure(campaign)
     query = (
         select(
             KeyFigure.id,
@@ -101,73 +98,74 @@ def _columns(campaign: Campaign) -> tuple[Select[Any], dict[str, Any]]:
             KeyFigure.network,
             Sector.code,
             Sector.name,
-            KeyFigure.opted_out_at.is_not(None),
-            sortable["geopend"],
-            sortable["gestart"],
-            sortable["afgerond"],
-            activity.c.last_completed,
+            KeyFigure.opted_out_at,
         )
         .outerjoin(Sector, Sector.id == KeyFigure.sector_id)
-        .outerjoin(activity, activity.c.key_figure_id == KeyFigure.id)
-        .outerjoin(opens, opens.c.key_figure_id == KeyFigure.id)
         .where(KeyFigure.campaign_id == campaign.id)
+        .order_by(KeyFigure.email)
     )
-    return query, sortable
-
-
-def _row(values: Any) -> KeyFigureRow:
-    (kid, name, email, organisation, network, code, sector_name, opted_out) = values[:8]
-    opened, started, completed, last_completed = values[8:]
-    return KeyFigureRow(
-        id=kid,
-        name=name,
-        email=email,
-        organisation=organisation,
-        network=network,
-        sector_code=code,
-        sector_name=sector_name,
-        opted_out=bool(opted_out),
-        opened=int(opened),
-        started=int(started),
-        completed=int(completed),
-        last_completed=last_completed,
-    )
-
-
-def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
-    """Every key figure of the campaign, by e-mail, with its counts."""
-    query, _sortable = _columns(campaign)
-    return [_row(values) for values in db.session.execute(query.order_by(KeyFigure.email))]
-
-
-def _conditions(campaign: Campaign, chosen: TableFilter, sortable: dict[str, Any]) -> list[Any]:
-    conditions: list[Any] = []
-    if chosen.search:
-        pattern = f"%{_escape_like(chosen.search.lower())}%"
-        conditions.append(
-            or_(
-                *(
-                    func.lower(column).like(pattern, escape="\\")
-                    for column in (KeyFigure.name, KeyFigure.email, KeyFigure.organisation)
-                )
+    rows = []
+    for (
+        kid,
+        name,
+        email,
+        organisation,
+        network,
+        code,
+        sector_name,
+        opted_out_at,
+    ) in db.session.execute(query):
+        counts = activity.get(kid, NO_ACTIVITY)
+        rows.append(
+            KeyFigureRow(
+                id=kid,
+                name=name,
+                email=email,
+                organisation=organisation,
+                network=network,
+                sector_code=code,
+                sector_name=sector_name,
+                opted_out=opted_out_at is not None,
+                opened=opens.get(kid, 0),
+                started=counts.started,
+                completed=counts.completed,
+                last_completed=counts.last_completed,
             )
         )
+    return rows
+
+
+NO_ACTIVITY = attribution.Activity()
+
+
+def _matches(row: KeyFigureRow, chosen: TableFilter) -> bool:
+    if chosen.search:
+        needle = chosen.search.lower()
+        if not any(needle in text.lower() for text in (row.name, row.email, row.organisation)):
+            return False
     if chosen.sector == NO_SECTOR:
-        conditions.append(KeyFigure.sector_id.is_(None))
-    elif chosen.sector:
-        sector = next((s for s in campaign.sectors if s.code == chosen.sector), None)
-        conditions.append(KeyFigure.sector_id == (sector.id if sector else -1))
-    if chosen.network:
-        conditions.append(KeyFigure.network == chosen.network)
+        if row.sector_code is not None:
+            return False
+    elif chosen.sector and row.sector_code != chosen.sector:
+        return False
+    if chosen.network and row.network != chosen.network:
+        return False
     if chosen.result == "met":
-        conditions.append(sortable["afgerond"] > 0)
-    elif chosen.result == "zonder":
-        conditions.append(sortable["afgerond"] == 0)
-    return conditions
+        return row.completed > 0
+    return not (chosen.result == "zonder" and row.completed > 0)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _sort_key(sort: str, positions: dict[str | None, int]) -> Any:
+    keys = {
+        "naam": lambda row: row.name.lower(),
+        "sector": lambda row: positions.get(row.sector_code, len(positions)),
+        "netwerk": lambda row: row.network.lower(),
+        "geopend": lambda row: row.opened,
+        "gestart": lambda row: row.started,
+        "afgerond": lambda row: row.completed,
+        "laatste": lambda row: row.last_completed.timestamp() if row.last_completed else 0.0,
+    }
+    return keys.get(sort, keys["afgerond"])
 
 
 @dataclass(frozen=True)
@@ -182,86 +180,51 @@ class KeyFigureTable:
     networks: list[str]
 
 
-def key_figure_table(campaign: Campaign, chosen: TableFilter) -> KeyFigureTable:
-    """One page (``PER_PAGE``) of the key figures matching ``chosen``, sorted in SQL."""
-    query, sortable = _columns(campaign)
-    query = query.where(*_conditions(campaign, chosen, sortable))
-    matching = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max((matching + PER_PAGE - 1) // PER_PAGE, 1)
+def key_figure_table(
+    campaign: Campaign, chosen: TableFilter, rows: list[KeyFigureRow]
+) -> KeyFigureTable:
+    """One page (``PER_PAGE``) of ``rows`` (``all_key_figure_rows``) matching ``chosen``."""
+    matching = [row for row in rows if _matches(row, chosen)]
+    matching.sort(key=lambda row: (row.name.lower(), row.id))  # the tie-break: by name
+    positions: dict[str | None, int] = {s.code: s.position for s in campaign.sectors}
+    matching.sort(key=_sort_key(chosen.sort, positions), reverse=chosen.descending)
+    pages = max((len(matching) + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(max(chosen.page, 1), pages)
-    column = sortable.get(chosen.sort, sortable["afgerond"])
-    order = column.desc() if chosen.descending else column.asc()
-    rows = db.session.execute(
-        query.order_by(order.nulls_last(), func.lower(KeyFigure.name), KeyFigure.id)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    )
-    return KeyFigureTable(
-        [_row(values) for values in rows], matching, page, pages, networks(campaign)
-    )
+    shown = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
+    networks = sorted({row.network for row in rows if row.network}, key=str.lower)
+    return KeyFigureTable(shown, len(matching), page, pages, networks)
 
 
-def networks(campaign: Campaign) -> list[str]:
-    """The networks named by the campaign's key figures, alphabetically (for the filter)."""
-    query = (
-        select(KeyFigure.network)
-        .where(KeyFigure.campaign_id == campaign.id, KeyFigure.network != "")
-        .group_by(KeyFigure.network)
-        .order_by(func.lower(KeyFigure.network))
-    )
-    return list(db.session.scalars(query))
-
-
-@dataclass(frozen=True)
+@dataclass
 class NetworkRow:
     """A network (the key figures' free text; "" for none given) with the sum of its key
     figures' counts."""
 
     network: str
-    key_figures: int
+    key_figures: int = 0
     #: Key figures of this network whose link brought at least one completed answer.
-    active: int
-    opened: int
-    started: int
-    completed: int
-    last_completed: datetime | None
+    active: int = 0
+    opened: int = 0
+    started: int = 0
+    completed: int = 0
+    last_completed: datetime | None = None
 
 
-def network_table(campaign: Campaign) -> list[NetworkRow]:
-    """Every network, most completed answers first, summed in one grouped query."""
-    activity = attribution.key_figure_activity(campaign)
-    opens = attribution.key_figure_opens(campaign)
-    completed = func.coalesce(activity.c.completed, 0)
-    query = (
-        select(
-            KeyFigure.network,
-            func.count(KeyFigure.id),
-            func.count(case((activity.c.completed > 0, 1))),
-            func.coalesce(func.sum(opens.c.opened), 0),
-            func.coalesce(func.sum(activity.c.started), 0),
-            func.coalesce(func.sum(completed), 0),
-            func.max(activity.c.last_completed),
-        )
-        .outerjoin(activity, activity.c.key_figure_id == KeyFigure.id)
-        .outerjoin(opens, opens.c.key_figure_id == KeyFigure.id)
-        .where(KeyFigure.campaign_id == campaign.id)
-        .group_by(KeyFigure.network)
-        .order_by(func.coalesce(func.sum(completed), 0).desc(), func.lower(KeyFigure.network))
-    )
-    return [
-        NetworkRow(
-            network=network,
-            key_figures=int(key_figures),
-            active=int(active),
-            opened=int(opened),
-            started=int(started),
-            completed=int(completed),
-            last_completed=last,
-        )
-        for network, key_figures, active, opened, started, completed, last in db.session.execute(
-            query
-        )
-    ]
+def network_table(rows: list[KeyFigureRow]) -> list[NetworkRow]:
+    """Every network of ``rows`` with its key figures' counts summed, most completed first."""
+    networks: dict[str, NetworkRow] = {}
+    for row in rows:
+        network = networks.setdefault(row.network, NetworkRow(row.network))
+        network.key_figures += 1
+        network.active += row.completed > 0
+        network.opened += row.opened
+        network.started += row.started
+        network.completed += row.completed
+        if row.last_completed and (
+            network.last_completed is None or row.last_completed > network.last_completed
+        ):
+            network.last_completed = row.last_completed
+    return sorted(networks.values(), key=lambda n: (-n.completed, n.network.lower()))
 
 
 def key_figure_page_url(key_figure_id: int) -> str:
