@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, true
+from sqlalchemy import and_, case, func, literal, literal_column, select, true
 
 from campaign import attribution
 from campaign.extensions import db
@@ -60,22 +61,6 @@ def count_respondents(conditions: Sequence[Any]) -> int:
     return int(db.session.scalar(select(func.count(Response.id)).where(*conditions)) or 0)
 
 
-def answered(question_id: str, conditions: Sequence[Any]) -> int:
-    """How many of the selected responses hold an answer to this question."""
-    return count_respondents([*conditions, answer_text(question_id).is_not(None)])
-
-
-def single_counts(question_id: str, conditions: Sequence[Any]) -> dict[str, int]:
-    """Answers of a single, likert or sector question: value -> responses."""
-    value = _bucket(answer_text(question_id))
-    query = (
-        select(value, func.count())
-        .where(*conditions, answer_text(question_id).is_not(None))
-        .group_by(value)
-    )
-    return {str(key): int(count) for key, count in db.session.execute(query)}
-
-
 def _elements(question_id: str, *columns: str) -> Any:
     """The elements of an array answer (``value``), or the entries of a mapping answer
     (``key``, ``value``), as a table-valued function joined to each response."""
@@ -83,33 +68,6 @@ def _elements(question_id: str, *columns: str) -> Any:
         name = "json_each_text" if "key" in columns else "json_array_elements_text"
         return getattr(func, name)(Response.answers[question_id]).table_valued(*columns)
     return func.json_each(Response.answers, f'$."{question_id}"').table_valued(*columns)
-
-
-def multiple_counts(question_id: str, conditions: Sequence[Any]) -> dict[str, int]:
-    """Answers of a multiple question: value -> responses that chose it."""
-    elements = _elements(question_id, "value")
-    value = _bucket(elements.c.value)
-    query = (
-        select(value, func.count())
-        .select_from(Response)
-        .join(elements, true())
-        .where(*conditions)
-        .group_by(value)
-    )
-    return {str(key): int(count) for key, count in db.session.execute(query)}
-
-
-def grid_counts(question_id: str, conditions: Sequence[Any]) -> dict[tuple[str, str], int]:
-    """Answers of a grid question: (item id, scale value) -> responses."""
-    entries = _elements(question_id, "key", "value")
-    query = (
-        select(entries.c.key, entries.c.value, func.count())
-        .select_from(Response)
-        .join(entries, true())
-        .where(*conditions)
-        .group_by(entries.c.key, entries.c.value)
-    )
-    return {(str(k), str(v)): int(count) for k, v, count in db.session.execute(query)}
 
 
 def number_summary(question_id: str, conditions: Sequence[Any]) -> dict[str, Any]:
@@ -133,21 +91,24 @@ def number_summary(question_id: str, conditions: Sequence[Any]) -> dict[str, Any
     return {"count": count, "min": low, "max": high, "median": sum(middle) / len(middle)}
 
 
-def text_answers(
+def text_rows(
     question_id: str, conditions: Sequence[Any], *, offset: int = 0, limit: int = 20
-) -> tuple[int, list[str]]:
-    """Non-empty text answers (oldest completion first): how many, and one page of them."""
+) -> list[str]:
+    """One page of non-blank text answers, oldest completion first (the completion index
+    lets the database stop after ``offset + limit`` matches)."""
     text = answer_text(question_id)
-    where = [*conditions, text.is_not(None), func.trim(text) != ""]
-    total = count_respondents(where)
-    page = select(text).where(*where).order_by(Response.completed_at, Response.id)
-    return total, [str(t) for t in db.session.scalars(page.offset(offset).limit(limit))]
+    page = (
+        select(text)
+        .where(*conditions, text.is_not(None), func.trim(text) != "")
+        .order_by(Response.completed_at, Response.id)
+    )
+    return [str(t) for t in db.session.scalars(page.offset(offset).limit(limit))]
 
 
 def other_texts(
     question_id: str, conditions: Sequence[Any], *, limit: int = 20, multiple: bool = False
-) -> tuple[int, list[str]]:
-    """The "Andere, namelijk ..." texts of a choice question: how many, and the first ones."""
+) -> list[str]:
+    """The first "Andere, namelijk ..." texts of a choice question."""
     if multiple:
         elements = _elements(question_id, "value")
         value = elements.c.value
@@ -156,9 +117,8 @@ def other_texts(
         value = answer_text(question_id)
         base = select(value)
     base = base.where(*conditions, func.substr(value, 1, 1) == "{")
-    total = int(db.session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     rows = db.session.scalars(base.order_by(Response.completed_at, Response.id).limit(limit))
-    return total, [_other_of(row) for row in rows]
+    return [_other_of(row) for row in rows]
 
 
 def _other_of(json_text: str) -> str:
@@ -179,7 +139,7 @@ def positive_share(
     question_id: str, kind: str, values: Sequence[str], conditions: Sequence[Any]
 ) -> tuple[int, int]:
     """(responses with one of ``values``, responses that answered) for a choice question."""
-    total = answered(question_id, conditions)
+    total = count_respondents([*conditions, answer_text(question_id).is_not(None)])
     if kind == "multiple":
         elements = _elements(question_id, "value")
         hits = select(func.count(func.distinct(Response.id))).select_from(Response)
@@ -187,3 +147,95 @@ def positive_share(
         return int(db.session.scalar(hits) or 0), total
     hit = and_(answer_text(question_id).in_(values))
     return count_respondents([*conditions, hit]), total
+
+
+@dataclass
+class Counted:
+    """The answers of many questions counted at once (see ``count_answers``)."""
+
+    #: Question id -> responses that answered it (a text question: with a non-blank text).
+    answered: dict[str, int] = field(default_factory=dict)
+    #: (question id, value) -> responses: single, likert and sector answers, and the
+    #: elements of multiple answers; an "other" answer under ``OTHER``.
+    values: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (question id, grid item id, scale value) -> responses.
+    cells: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+
+def _top_level() -> tuple[Any, Any]:
+    """Each response's answers as rows (``key``, ``value``), and the value as text."""
+    if _dialect() == "postgresql":
+        top = func.json_each(Response.answers).table_valued("key", "value")
+        return top, top.c.value.op("#>>")(literal_column("'{}'"))
+    top = func.json_each(Response.answers).table_valued("key", "value", "type")
+    return top, top.c.value
+
+
+def _nested(top: Any, kind: str) -> Any:
+    """The entries of an object value (``kind`` object) or the elements of an array value;
+    any other value yields no rows (PostgreSQL refuses to open a scalar)."""
+    if _dialect() == "postgresql":
+        empty: Any = literal_column("'{}'::json" if kind == "object" else "'[]'::json")
+        value = case((func.json_typeof(top.c.value) == kind, top.c.value), else_=empty)
+        if kind == "object":
+            return func.json_each_text(value).table_valued("key", "value")
+        return func.json_array_elements_text(value).table_valued("value")
+    value = case((top.c.type == kind, top.c.value), else_="{}" if kind == "object" else "[]")
+    return func.json_each(value).table_valued("key", "value")
+
+
+def count_answers(questions: Sequence[Mapping[str, Any]], conditions: Sequence[Any]) -> Counted:
+    """Who answered each question and how often each value was chosen, for all
+    ``questions`` at once: three grouped queries, each reading every selected response's
+    answers once (``json_each``), instead of a scan per question."""
+    kinds = {q["id"]: q["type"] for q in questions}
+    counted = Counted()
+    if not kinds:
+        return counted
+    top, text = _top_level()
+    texts = [qid for qid, kind in kinds.items() if kind in ("text", "textarea")]
+    values = [qid for qid, kind in kinds.items() if kind in ("single", "likert", "sector")]
+    bucket = case(
+        (top.c.key.in_(texts), case((func.trim(text) != "", literal("T")))),
+        (top.c.key.in_(values), _bucket(text)),
+        else_=literal("A"),
+    )
+    rows = db.session.execute(
+        select(top.c.key, bucket, func.count())
+        .select_from(Response)
+        .join(top, true())
+        .where(*conditions, top.c.key.in_(list(kinds)), text.is_not(None))
+        .group_by(top.c.key, bucket)
+    )
+    for key, value, count in rows:
+        if value is None:
+            continue
+        counted.answered[key] = counted.answered.get(key, 0) + int(count)
+        if key in values:
+            counted.values[(key, str(value))] = int(count)
+    _count_nested(counted, [q for q, k in kinds.items() if k == "multiple"], "array", conditions)
+    _count_nested(counted, [q for q, k in kinds.items() if k == "grid"], "object", conditions)
+    return counted
+
+
+def _count_nested(counted: Counted, ids: list[str], kind: str, conditions: Sequence[Any]) -> None:
+    if not ids:
+        return
+    top, _text = _top_level()
+    inner = _nested(top, kind)
+    group = [top.c.key, inner.c.key, inner.c.value] if kind == "object" else [top.c.key]
+    value = inner.c.value if kind == "object" else _bucket(inner.c.value)
+    query = (
+        select(*group[:2], value, func.count())
+        .select_from(Response)
+        .join(top, true())
+        .join(inner, true())
+        .where(*conditions, top.c.key.in_(ids))
+        .group_by(*group[:2], value)
+    )
+    for row in db.session.execute(query):
+        fields = tuple(row)
+        if kind == "object":
+            counted.cells[(fields[0], str(fields[1]), str(fields[2]))] = int(fields[3])
+        else:
+            counted.values[(fields[0], str(fields[1]))] = int(fields[2])

@@ -103,13 +103,13 @@ def _summary_rows(campaign: Campaign, figures: list[dict[str, Any]]) -> Iterator
         row = [code, name, str(target), str(completed), share]
         conditions = queries.base_conditions(campaign, selection)
         for figure in figures:
-            row.append(_share_cell(figure, conditions, completed))
+            row.append(_share_cell(figure, conditions))
         yield row
 
 
-def _share_cell(figure: dict[str, Any], conditions: list[Any], respondents: int) -> str:
-    if respondents < MIN_GROUP:
-        return SUPPRESSED
+def _share_cell(figure: dict[str, Any], conditions: list[Any]) -> str:
+    """The share, or the suppression note when fewer than ``MIN_GROUP`` answered (which
+    covers a sector with fewer respondents)."""
     hits, answered = queries.positive_share(
         figure["question"], figure["type"], [str(v) for v in figure["positive"]], conditions
     )

@@ -155,9 +155,13 @@ def campaign_results(
     results = Results(campaign, filters, selection, respondents, [])
     if results.suppressed:
         return results
-    for page_title, question in questions_of(campaign):
+    questions = questions_of(campaign)
+    counted = queries.count_answers([q for _, q in questions], conditions)
+    for page_title, question in questions:
         results.questions.append(
-            question_result(campaign, question, page_title, conditions, text_limit=text_limit)
+            question_result(
+                campaign, question, page_title, conditions, counted, text_limit=text_limit
+            )
         )
     return results
 
@@ -167,38 +171,38 @@ def question_result(
     question: dict[str, Any],
     page_title: str,
     conditions: list[Any],
+    counted: queries.Counted | None = None,
     *,
     text_limit: int = TEXTS_SHOWN,
 ) -> QuestionResult:
-    """One question's counts within ``conditions`` (a selection of at least ``MIN_GROUP``)."""
-    kind = question["type"]
-    result = QuestionResult(question["id"], question["label"], kind, page_title)
+    """One question's counts within ``conditions`` (a selection of at least ``MIN_GROUP``);
+    ``counted``: the answers already counted by ``queries.count_answers``."""
+    if counted is None:
+        counted = queries.count_answers([question], conditions)
+    kind, question_id = question["type"], question["id"]
+    result = QuestionResult(question_id, question["label"], kind, page_title)
+    result.answered = counted.answered.get(question_id, 0)
     if kind in ("text", "textarea"):
-        result.text_total, result.texts = queries.text_answers(
-            question["id"], conditions, limit=text_limit
-        )
-        result.answered = result.text_total
+        result.text_total = result.answered
+        if result.text_total:
+            result.texts = queries.text_rows(question_id, conditions, limit=text_limit)
         return result
-    result.answered = queries.answered(question["id"], conditions)
     if result.answered < MIN_GROUP:
         result.suppressed = True
         return result
     options = options_for(question, campaign.questionnaire, campaign.sectors)
     if kind == "grid":
         result.scale = options
-        result.rows = _grid_rows(question, options, conditions)
+        result.rows = _grid_rows(question, options, counted)
     elif kind == "number":
-        result.number = queries.number_summary(question["id"], conditions)
+        result.number = queries.number_summary(question_id, conditions)
     else:
-        counts = (
-            queries.multiple_counts(question["id"], conditions)
-            if kind == "multiple"
-            else queries.single_counts(question["id"], conditions)
-        )
+        counts = {v: n for (qid, v), n in counted.values.items() if qid == question_id}
         result.bars = bars(options, counts, result.answered)
-        if question.get("other"):
-            result.other_total, result.others = queries.other_texts(
-                question["id"], conditions, limit=text_limit, multiple=kind == "multiple"
+        result.other_total = counts.get(queries.OTHER, 0)
+        if result.other_total:
+            result.others = queries.other_texts(
+                question_id, conditions, limit=text_limit, multiple=kind == "multiple"
             )
     return result
 
@@ -228,12 +232,15 @@ def _percent(count: int, total: int) -> float:
 
 
 def _grid_rows(
-    question: dict[str, Any], scale: list[dict[str, str]], conditions: list[Any]
+    question: dict[str, Any], scale: list[dict[str, str]], counted: queries.Counted
 ) -> list[GridRow]:
-    counts = queries.grid_counts(question["id"], conditions)
     rows = []
     for item in question["items"]:
-        per_value = {value: n for (item_id, value), n in counts.items() if item_id == item["id"]}
+        per_value = {
+            value: n
+            for (qid, item_id, value), n in counted.cells.items()
+            if qid == question["id"] and item_id == item["id"]
+        }
         answered = sum(per_value.values())
         shown = bars(scale, per_value, answered) if answered >= MIN_GROUP else []
         rows.append(GridRow(item["id"], item["label"], answered, shown))
@@ -253,7 +260,8 @@ def text_page(
     if question is None or question["type"] not in ("text", "textarea") or results.suppressed:
         return results, None, 0
     result = QuestionResult(question["id"], question["label"], question["type"], "")
-    result.text_total, result.texts = queries.text_answers(
+    result.text_total = queries.count_answers([question], conditions).answered.get(question_id, 0)
+    result.texts = queries.text_rows(
         question_id, conditions, offset=(page - 1) * per_page, limit=per_page
     )
     pages = max(1, -(-result.text_total // per_page))

@@ -93,6 +93,9 @@ def test_small_campaign_shows_the_suppression_message(app, client, auth):
         respond(
             link, {"sector": "welzijn"}, {"aanbod": "ja", "deelname": "ja", "beschrijving": "Les"}
         )
+    summary = decision_summary(campaign)
+    assert summary.respondents == 4
+    assert summary.conditions == [] and summary.catalogue is None
     auth.login()
     page = client.get(PAGE).text
     assert SUPPRESSED_SENTENCE in page

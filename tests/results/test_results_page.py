@@ -12,6 +12,7 @@ from campaign.results.services import (
     SUPPRESSED,
     SUPPRESSED_SENTENCE,
     campaign_results,
+    text_page,
 )
 from tests.results.results_seed import AFTER, DURING, link_for, load, respond, seed
 
@@ -199,6 +200,8 @@ def test_text_answers_hidden_in_a_small_selection(seeded, client, auth):
     ).text
     assert SUPPRESSED_SENTENCE in texts
     assert "Digitaal spreekuur" not in texts
+    selection, question, _pages = text_page(seeded, "beschrijving", {"regio": "kortrijk"}, 1)
+    assert selection.respondents == 3 and question is None
 
 
 def test_long_text_lists_are_paged(app, client, auth):
