@@ -289,3 +289,42 @@ def test_projection_ends_at_a_manual_close(campaign):
     close_campaign(campaign, now=TEN_DAYS_IN)
     assert attribution.elapsed_share(campaign, TEN_DAYS_IN) == 1.0
     assert attribution.projected(5, campaign, datetime(2027, 7, 20, tzinfo=UTC)) == 5
+
+
+# --- what the dashboard adds ------------------------------------------------------------
+
+
+def test_activity_per_key_figure_adds_forwards_and_keeps_the_latest_completion(campaign, app):
+    people = make_two_campaigns_of_responses(campaign)
+    activity = attribution.activity_by_key_figure(campaign)
+    assert {k: (a.started, a.completed) for k, a in activity.items()} == {
+        people["an"].id: (4, 3),
+        people["bo"].id: (1, 0),
+    }
+    assert activity == {
+        k: attribution.Activity(c.started, c.completed, activity[k].last_completed)
+        for k, c in attribution.counts_by_key_figure(campaign).items()
+    }
+    assert activity[people["an"].id].last_completed == TEN_DAYS_IN
+    assert activity[people["bo"].id].last_completed is None
+
+
+def test_completed_fingerprint_moves_with_each_completion_only(campaign, app):
+    link = own_link(key_figure(campaign, "an@example.org"))
+    assert attribution.completed_fingerprint(campaign) == (0, None)
+    respond(link, finish=False)
+    assert attribution.completed_fingerprint(campaign) == (0, None)
+    respond(link)
+    assert attribution.completed_fingerprint(campaign) == (1, TEN_DAYS_IN)
+
+
+def test_completed_by_profile_groups_the_answers_json_per_sector(campaign):
+    link = own_link(key_figure(campaign, "an@example.org", "welzijn"))
+    for sector in ("onderwijs", "onderwijs", None):
+        respond(link, sector=sector)
+    respond(link, finish=False)
+    ids = {sector.code: sector.id for sector in campaign.sectors}
+    assert attribution.completed_by_profile(campaign, ["sector", "stelling"]) == {
+        (ids["onderwijs"], "onderwijs", "2"): 2,
+        (ids["welzijn"], None, "2"): 1,
+    }

@@ -218,6 +218,14 @@ def test_answers_per_day_drop_off_and_median_completion(campaign, app, client, a
     assert "<strong>9</strong> afgeronde antwoorden binnen (doel 14)" in html
 
 
+def test_answers_count_on_the_campaigns_own_calendar_day(campaign, app):
+    link = own_link(key_figure(campaign, "an@example.org"))
+    start = datetime(2027, 7, 2, 23, 0, tzinfo=UTC)  # 3 July, 01.00 in Brussels
+    app.config["CLOCK"] = lambda: start
+    respond(link, sector="welzijn")
+    assert attribution.completions_by_day(campaign) == {datetime(2027, 7, 3).date(): 1}
+
+
 def test_median_of_an_even_number_is_the_mean_of_the_middle_two(campaign, app):
     link = own_link(key_figure(campaign, "an@example.org"))
     for minutes in (10, 30):
@@ -256,6 +264,7 @@ def test_key_figure_table_filters_and_sorts_in_the_query_string(campaign, app, c
     ]
     assert emails("?netwerk=Netwerk+A") == ["an@example.org", "bo@example.org"]
     assert emails("?sector=geen") == ["cas@example.org"]
+    assert emails("?sector=onderwijs") == ["bo@example.org", "dirk@example.org"]
     assert emails("?resultaat=zonder&sorteer=naam") == [
         "bo@example.org",
         "cas@example.org",
@@ -394,3 +403,16 @@ def test_dashboard_in_a_browser_has_no_console_errors_and_passes_axe(
         assert [e for e in errors if not e.startswith("Failed to load resource")] == []
     finally:
         context.close()
+
+
+def test_completed_only_figures_follow_the_next_completion(app, client, auth):
+    app.config["CLOCK"] = lambda: TEN_DAYS_IN
+    campaign = load_profile_campaign()
+    link = own_link(key_figure(campaign, "an@example.org"))
+    answer(link, "welzijn", "brugge")
+    auth.login()
+    first = page_of(client, campaign).split('data-question="regio"')[1].split("</table>")[0]
+    assert re.search(r'Welzijn</th><td class="num flag-dun">1', first)
+    answer(link, "welzijn", "brugge")  # same pinned clock: only the count moves
+    again = page_of(client, campaign).split('data-question="regio"')[1].split("</table>")[0]
+    assert re.search(r'Welzijn</th><td class="num flag-dun">2', again)
