@@ -393,3 +393,91 @@ def test_an_empty_campaign_exports_a_header_only(campaign):
     stream = io.StringIO()
     assert export.write_json(campaign, stream) == 0
     assert json.loads(stream.getvalue())["responses"] == []
+
+
+# --- names that could clash, decimals -----------------------------------------------------
+
+CLASHING = """\
+slug: botsende-namen
+title: Botsende namen
+organisers: [Huis van het Leren]
+schedule:
+  opens_at: 2020-01-01 00:00
+  closes_at: 2099-12-31 00:00
+mail:
+  sender_name: Team
+  sender_email: team@example.org
+sectors:
+  - {code: onderwijs, name: Onderwijs, target: 5}
+questionnaire:
+  pages:
+    - id: vragen
+      title: Vragen
+      questions:
+        - id: rij
+          type: single
+          label: Een vraag met de naam van een kolom van het antwoord
+          other: true
+          options:
+            - {value: andere, label: Een optie die 'andere' heet}
+            - {value: nog, label: Nog een}
+        - id: kanalen
+          type: multiple
+          label: Welke kanalen?
+          other: true
+          options:
+            - {value: andere, label: Andere kanalen}
+            - {value: mail, label: Mail}
+        - id: uren
+          type: number
+          label: Hoeveel uur?
+          integer: false
+"""
+
+
+def test_clashing_names_get_their_own_column_and_decimals_follow_the_delimiter(app):
+    from campaign.definitions.loader import parse_campaign_text
+    from campaign.definitions.services import load_campaign
+
+    app.config["CLOCK"] = lambda: NOW
+    campaign = load_campaign(parse_campaign_text(CLASHING, "botsend.yaml")).campaign
+    key_figure = save_key_figure(campaign, name="Jo", email="jo@example.org", sector_code=None)
+    link = root_link(key_figure)
+    db.session.commit()
+    response = start_response(link)
+    fields = {
+        "rij": "__other__",
+        "rij__other": "Iets anders",
+        "kanalen": ["andere", "__other__"],
+        "kanalen__other": "Fax",
+        "uren": "2,5",
+    }
+    assert save_page(response, 0, form(fields)).completion is not None
+    header = csv_header(campaign)
+    assert header == [
+        "rij",
+        "vragenlijstversie",
+        "telt_voor_sector",
+        "afgerond_op",
+        "rij_2",
+        "rij.andere_namelijk",
+        "kanalen.andere",
+        "kanalen.mail",
+        "kanalen.andere_namelijk",
+        "uren",
+    ]
+    (row,) = csv_rows(campaign)
+    assert (row["rij"], row["rij_2"], row["rij.andere_namelijk"]) == (
+        "1",
+        "andere_namelijk",
+        "Iets anders",
+    )
+    assert (row["kanalen.andere"], row["kanalen.mail"], row["kanalen.andere_namelijk"]) == (
+        "1",
+        "0",
+        "Fax",
+    )
+    assert row["uren"] == "2,5" and row["telt_voor_sector"] == ""
+    assert csv_rows(campaign, delimiter=",")[0]["uren"] == "2.5"
+    codes = {entry.column: entry.codes for entry in codebook(campaign)}
+    assert ("andere_namelijk", "Andere, namelijk ...") in codes["rij_2"]
