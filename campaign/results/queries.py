@@ -94,12 +94,12 @@ def number_summary(question_id: str, conditions: Sequence[Any]) -> dict[str, Any
 def text_rows(
     question_id: str, conditions: Sequence[Any], *, offset: int = 0, limit: int = 20
 ) -> list[str]:
-    """One page of non-blank text answers, oldest completion first (the completion index
+    """One page of text answers, oldest completion first (the completion index
     lets the database stop after ``offset + limit`` matches)."""
     text = answer_text(question_id)
     page = (
         select(text)
-        .where(*conditions, text.is_not(None), func.trim(text) != "")
+        .where(*conditions, text.is_not(None))
         .order_by(Response.completed_at, Response.id)
     )
     return [str(t) for t in db.session.scalars(page.offset(offset).limit(limit))]
@@ -153,7 +153,7 @@ def positive_share(
 class Counted:
     """The answers of many questions counted at once (see ``count_answers``)."""
 
-    #: Question id -> responses that answered it (a text question: with a non-blank text).
+    #: Question id -> responses that answered it (the survey stores no blank texts).
     answered: dict[str, int] = field(default_factory=dict)
     #: (question id, value) -> responses: single, likert and sector answers, and the
     #: elements of multiple answers; an "other" answer under ``OTHER``.
@@ -193,13 +193,10 @@ def count_answers(questions: Sequence[Mapping[str, Any]], conditions: Sequence[A
     if not kinds:
         return counted
     top, text = _top_level()
-    texts = [qid for qid, kind in kinds.items() if kind in ("text", "textarea")]
     values = [qid for qid, kind in kinds.items() if kind in ("single", "likert", "sector")]
-    bucket = case(
-        (top.c.key.in_(texts), case((func.trim(text) != "", literal("T")))),
-        (top.c.key.in_(values), _bucket(text)),
-        else_=literal("A"),
-    )
+    # Values of one-value questions are counted; any other answer (a text, a number, a
+    # grid's mapping, a list) falls in one bucket per question, which counts who answered.
+    bucket = case((top.c.key.in_(values), _bucket(text)), else_=literal("A"))
     rows = db.session.execute(
         select(top.c.key, bucket, func.count())
         .select_from(Response)
@@ -208,8 +205,6 @@ def count_answers(questions: Sequence[Mapping[str, Any]], conditions: Sequence[A
         .group_by(top.c.key, bucket)
     )
     for key, value, count in rows:
-        if value is None:
-            continue
         counted.answered[key] = counted.answered.get(key, 0) + int(count)
         if key in values:
             counted.values[(key, str(value))] = int(count)
