@@ -28,7 +28,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from flask import Flask, current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, create_engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign import clock
@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULER_SYNC_SECONDS": 15.0,
     #: A heartbeat older than this no longer counts: a standby takes over.
     "SCHEDULER_LEADER_STALE_SECONDS": 30.0,
+    #: A job still in the store this long after its time means APScheduler stopped firing
+    #: (its thread died on a database error, say): the process starts a new one.
+    "SCHEDULER_STUCK_SECONDS": 60.0,
 }
 
 
@@ -105,10 +108,27 @@ def last_heartbeat() -> datetime | None:
 # --- APScheduler -----------------------------------------------------------------------------
 
 
-def new_scheduler() -> BackgroundScheduler:
-    """A started APScheduler on the application's database."""
+def job_store_engine() -> Engine:
+    """An engine of its own for APScheduler's job store, on the application's database.
+
+    The store disposes of its engine when its scheduler shuts down, and the scheduler's
+    thread may still open a connection after that (it looks at its due jobs once more):
+    so not the engine the rest of the process works with, and its owner disposes of it
+    again once the scheduler's thread has ended (``SchedulerProcess.stop_scheduler``).
+    """
+    url = db.engine.url
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        # The store's statements are single writes; wait for the lock as the app does.
+        timeout = int(current_app.config["SQLITE_BUSY_TIMEOUT_MS"]) / 1000
+        options["connect_args"] = {"timeout": timeout}
+    return create_engine(url, **options)
+
+
+def new_scheduler(engine: Engine) -> BackgroundScheduler:
+    """A started APScheduler whose job store is in the database of ``engine``."""
     scheduler = BackgroundScheduler(
-        jobstores={JOBSTORE: SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
+        jobstores={JOBSTORE: SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
@@ -166,14 +186,28 @@ def sync_jobs(scheduler: BackgroundScheduler, now: datetime | None = None) -> in
     return changed
 
 
+def overdue_jobs(scheduler: BackgroundScheduler, now: datetime) -> list[str]:
+    """Ids of stored jobs whose time passed more than ``SCHEDULER_STUCK_SECONDS`` ago: a
+    firing scheduler removes a date job from the store the moment it fires it."""
+    stuck = timedelta(seconds=float(setting("SCHEDULER_STUCK_SECONDS")))
+    return [
+        job.id
+        for job in scheduler.get_jobs(jobstore=JOBSTORE)
+        if job.next_run_time is not None and job.next_run_time < now - stuck
+    ]
+
+
 # --- the process -------------------------------------------------------------------------------
 
 
-class _Process:
+class SchedulerProcess:
     """The state of one ``run_scheduler`` call."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        jobs.bind(app)  # the jobs APScheduler fires in this process run in this app
+        with app.app_context():
+            self.store_engine = job_store_engine()
         self.identity = sender_identity()
         self.scheduler: BackgroundScheduler | None = None
         self.synced_at: datetime | None = None
@@ -183,7 +217,7 @@ class _Process:
         leading = heartbeat(self.identity)
         if leading and self.scheduler is None:
             log.info("scheduler %s leads: firing scheduled jobs", self.identity)
-            self.scheduler = new_scheduler()
+            self.scheduler = new_scheduler(self.store_engine)
             self.synced_at = None
         elif not leading and self.scheduler is not None:
             log.info("scheduler %s is a standby now: another process leads", self.identity)
@@ -192,14 +226,23 @@ class _Process:
             return
         now = datetime.now(UTC)
         every = timedelta(seconds=float(setting("SCHEDULER_SYNC_SECONDS")))
+        if self.scheduler is not None and overdue_jobs(self.scheduler, now):
+            log.error("APScheduler stopped firing due jobs: starting a new one")
+            # Emptied first: a scheduler being shut down looks at its due jobs once more,
+            # and would race the new one over them.  The sync below puts them back.
+            self.scheduler.remove_all_jobs(jobstore=JOBSTORE)
+            self.stop_scheduler(wait=False)
+            self.scheduler = new_scheduler(self.store_engine)
+            self.synced_at = None
         if self.scheduler is not None and (self.synced_at is None or now - self.synced_at >= every):
             sync_jobs(self.scheduler)
             self.synced_at = now
 
-    def stop_scheduler(self) -> None:
+    def stop_scheduler(self, wait: bool = True) -> None:
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown(wait=wait)  # returns once its thread has ended
             self.scheduler = None
+            self.store_engine.dispose()
 
 
 def run_scheduler(
@@ -208,8 +251,7 @@ def run_scheduler(
     """Run until SIGTERM/SIGINT (or ``stop``): heartbeat, the jobs when leading, the outbox."""
     stop = stop or threading.Event()
     previous = _stop_on_signals(stop)
-    jobs.bind(app)
-    process = _Process(app)
+    process = SchedulerProcess(app)
     sender = threading.Thread(target=_send_outbox, args=(app, stop), name="outbox", daemon=True)
     if send_mail:
         sender.start()

@@ -60,7 +60,7 @@ def planned(campaign: Campaign) -> dict[str, services.PlannedJob]:
 
 
 def run_status(campaign: Campaign, job: str) -> list[str]:
-    db.session.expire_all()
+    db.session.commit()  # a fresh snapshot: a job thread may have written since
     query = select(JobRun.status).where(JobRun.campaign_id == campaign.id, JobRun.job == job)
     return list(db.session.scalars(query))
 
@@ -207,10 +207,12 @@ def test_the_purge_waits_for_the_draw_then_deletes_the_entries(campaign, clock, 
 
 @pytest.fixture
 def scheduler(app: Flask) -> Iterator[BackgroundScheduler]:
-    started = runner.new_scheduler()
+    engine = runner.job_store_engine()
+    started = runner.new_scheduler(engine)
     started.pause()  # the store is what is tested here; nothing fires
     yield started
     started.shutdown(wait=True)
+    engine.dispose()
 
 
 def stored_jobs(scheduler: BackgroundScheduler) -> dict[str, datetime]:
@@ -264,3 +266,41 @@ def test_a_scheduler_that_signs_off_hands_over_at_once(app, clock):
     assert runner.heartbeat("second", clock.moment) is False
     runner.sign_off("first")
     assert runner.heartbeat("second", clock.moment + timedelta(seconds=1)) is True
+
+
+def test_a_scheduler_that_stopped_firing_is_replaced_and_the_due_job_runs(app):
+    """APScheduler's thread can die on a database error and leave a leading process that
+    fires nothing; paused, it looks exactly like that to the watchdog."""
+    process = runner.SchedulerProcess(app)
+    process.tick()  # leads, starts APScheduler; no campaign yet
+    assert process.scheduler is not None
+    stalled = process.scheduler
+    stalled.pause()
+    now = datetime.now(UTC)
+    campaign = load_campaign(parse_campaign_text(WITH_REMINDER, "klein.yaml")).campaign
+    begin_write()
+    campaign.opens_at, campaign.reminder_at = now - timedelta(days=10), None
+    campaign.closes_at = now - timedelta(minutes=2)
+    db.session.commit()
+    try:
+        process.synced_at = None
+        process.tick()  # the close job goes into the store, and nothing fires it
+        assert runner.overdue_jobs(stalled, now) == [f"campaign-{campaign.id}-close"]
+        assert run_status(campaign, "close") == []
+        process.tick()  # two minutes overdue: a new APScheduler, which fires it
+        assert process.scheduler is not stalled
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while run_status(campaign, "close") != ["done"] and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.1)
+        assert run_status(campaign, "close") == ["done"]
+    finally:
+        process.stop_scheduler()
+        db.session.remove()
+
+
+def test_a_job_is_overdue_only_well_after_its_time(app, campaign, scheduler):
+    runner.sync_jobs(scheduler)
+    assert runner.overdue_jobs(scheduler, REMINDER + timedelta(seconds=30)) == []
+    assert runner.overdue_jobs(scheduler, REMINDER + timedelta(seconds=61)) == [
+        f"campaign-{campaign.id}-reminder"
+    ]
