@@ -25,9 +25,9 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO, cast
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from openpyxl.styles import Font  # type: ignore[import-untyped]
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 from sqlalchemy import func, select
 
 from campaign import attribution, clock
