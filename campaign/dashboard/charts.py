@@ -39,12 +39,10 @@ def sector_chart(figures: Dashboard) -> dict[str, Any]:
     """Completed answers per sector as horizontal bars, with each sector's target marked."""
     sectors = list(reversed(figures.sectors))  # plotly draws the first category at the bottom
     names = [s.name for s in sectors]
-    texts = [
-        f"{s.completed} van {s.target} ({round(100 * s.completed / s.target)} %)"
-        if s.target
-        else str(s.completed)
-        for s in sectors
-    ]
+    # Short labels on the bars (a phone has little room beside long sector names); the
+    # numbers in full are in the hover text and in the table under the chart.
+    texts = [f"{s.percent} %" if s.target else "" for s in sectors]
+    hovers = [f"{s.completed} van {s.target}" for s in sectors]
     bars = {
         "type": "bar",
         "orientation": "h",
@@ -52,9 +50,12 @@ def sector_chart(figures: Dashboard) -> dict[str, Any]:
         "y": names,
         "x": [s.completed for s in sectors],
         "text": texts,
-        "textposition": "auto",
+        "textposition": "outside",
+        "textangle": 0,
+        "cliponaxis": False,
+        "customdata": hovers,
         "marker": {"color": [OK if s.on_track else WARN for s in sectors]},
-        "hovertemplate": "%{y}: %{text}<extra></extra>",
+        "hovertemplate": "%{y}: %{customdata} (%{text})<extra></extra>",
     }
     targets = {
         "type": "scatter",
@@ -90,7 +91,6 @@ def day_chart(figures: Dashboard) -> dict[str, Any]:
             "x": days,
             "y": [day.completed for day in figures.days],
             "marker": {"color": "#9ccbd8"},
-            "yaxis": "y2",
             "hovertemplate": "%{x|%d-%m-%Y}: %{y} afgerond<extra></extra>",
         },
         {
@@ -100,6 +100,7 @@ def day_chart(figures: Dashboard) -> dict[str, Any]:
             "x": days,
             "y": [day.cumulative for day in figures.days],
             "line": {"color": BRAND, "width": 3, "shape": "hv"},
+            "yaxis": "y2",
             "hovertemplate": "%{x|%d-%m-%Y}: %{y} in totaal<extra></extra>",
         },
     ]
@@ -112,6 +113,7 @@ def day_chart(figures: Dashboard) -> dict[str, Any]:
                 "x": [plan.from_day.isoformat(), plan.close_day.isoformat()],
                 "y": [plan.completed, round(plan.projected, 1)],
                 "line": {"color": OK if plan.on_track else WARN, "width": 2, "dash": "dash"},
+                "yaxis": "y2",
                 "hovertemplate": "Verwacht bij sluiting: %{y}<extra></extra>",
             }
         )
@@ -125,7 +127,8 @@ def day_chart(figures: Dashboard) -> dict[str, Any]:
             "gridcolor": "#e6e9ee",
             "fixedrange": True,
             "automargin": True,
-            "title": {"text": "in totaal"},
+            "title": {"text": "per dag"},
+            "tickformat": ",d",
         },
         yaxis2={
             "overlaying": "y",
@@ -134,12 +137,13 @@ def day_chart(figures: Dashboard) -> dict[str, Any]:
             "showgrid": False,
             "fixedrange": True,
             "automargin": True,
-            "title": {"text": "per dag"},
+            "title": {"text": "in totaal"},
         },
         shapes=[
             {
                 "type": "line",
                 "xref": "paper",
+                "yref": "y2",
                 "x0": 0,
                 "x1": 1,
                 "y0": plan.target,
@@ -150,6 +154,7 @@ def day_chart(figures: Dashboard) -> dict[str, Any]:
         annotations=[
             {
                 "xref": "paper",
+                "yref": "y2",
                 "x": 0,
                 "y": plan.target,
                 "xanchor": "left",

@@ -40,6 +40,11 @@ class SectorFigures(attribution.SectorProgress):
         """Completed as a share of the target (0..1+), 0 when there is no target."""
         return self.completed / self.target if self.target else 0.0
 
+    @property
+    def percent(self) -> int:
+        """Completed as a whole percentage of the target (the chart's and the table's)."""
+        return round(100 * self.completed / self.target) if self.target else 0
+
 
 def sector_figures(campaign: Campaign, now: datetime | None = None) -> list[SectorFigures]:
     """Key figures, started and completed responses and the projection per sector,
