@@ -7,8 +7,7 @@ links, an invitation per key figure (sent), N completed responses (answers
 taken from real demo respondents, their profile answers drawn again), one
 forward link per completed response, a fifth of the responses arriving
 through a forward, and a tenth more responses left unfinished on some page.
-The indexes of ``PROPOSED_INDEXES`` (for a migration, not in the schema yet)
-are created first unless ``--without-proposed-indexes``.  Then ``ANALYZE``,
+The counting indexes come with the migrations (0004).  Then ``ANALYZE``,
 and, in the same run, timed (median of ``--repeat`` after a
 warm-up):
 
@@ -72,15 +71,6 @@ KEY_FIGURES = 10_000
 NOW = datetime(2027, 8, 10, 10, 0, tzinfo=UTC)
 PASSWORD = "een-lang-wachtwoord"
 PROFILE = ("organisatietype", "regio", "rol")
-#: Indexes proposed for a migration (not in the schema yet): with them the counts are read
-#: from narrow indexes instead of the responses' rows, which carry the answers' JSON.
-PROPOSED_INDEXES = [
-    "CREATE INDEX ix_responses_campaign_sector ON responses (campaign_id, sector_id, completed_at)",
-    "CREATE INDEX ix_responses_campaign_link ON responses (campaign_id, link_id, completed_at)",
-    "CREATE INDEX ix_responses_campaign_completed"
-    " ON responses (campaign_id, completed_at, started_at, last_page)",
-    "CREATE INDEX ix_links_campaign_opens ON links (campaign_id, key_figure_id, open_count)",
-]
 
 
 def config(url: str, folder: Path) -> dict[str, Any]:
@@ -271,13 +261,10 @@ def run_one(
     completed: int,
     templates: list[dict[str, Any]],
     repeat: int,
-    indexes: bool,
 ) -> dict[str, float | None]:
     app = create_app(config(url, folder))
     with app.app_context():
         upgrade()
-        for statement in PROPOSED_INDEXES if indexes else []:
-            db.session.execute(text(statement))
         campaign = load_example()
         started = time.perf_counter()
         seed(campaign, completed, templates)
@@ -329,17 +316,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument(
-        "--without-proposed-indexes",
-        action="store_true",
-        help="run on the schema as migrated, without PROPOSED_INDEXES",
-    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         templates = demo_answers(folder)
         print(f"{len(templates)} demo answers as templates; {KEY_FIGURES:,} key figures")
-        print("proposed indexes: " + ("no" if args.without_proposed_indexes else "yes"))
         backends = ["sqlite"] + ([] if args.no_pg else ["postgresql"])
         for backend in backends:
             results = {}
@@ -353,9 +334,7 @@ def main() -> None:
                 if url is None:
                     break
                 try:
-                    results[size] = run_one(
-                        url, folder, size, templates, args.repeat, not args.without_proposed_indexes
-                    )
+                    results[size] = run_one(url, folder, size, templates, args.repeat)
                 finally:
                     if backend == "postgresql":
                         postgresql_database(args.pg, name, drop=True)
