@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -361,9 +362,9 @@ def check_results(results: ResultsSettings, questionnaire: Questionnaire) -> Non
     of a type that cannot serve where it is named."""
     questions = {q.id: q for page in questionnaire.pages for q in page.questions}
     if len(set(results.profile)) != len(results.profile):
-        raise ValueError("results.profile: een vraag staat er twee keer in")
+        raise ValueError("profile: een vraag staat er twee keer in")
     for question_id in results.profile:
-        _need(questions, question_id, "results.profile", ("single", "sector"))
+        _need(questions, question_id, "profile", ("single", "sector"))
     if results.decision is not None:
         _check_decision(results.decision, questions, questionnaire)
 
@@ -387,12 +388,12 @@ def _check_decision(
 ) -> None:
     for part in ("demand", "offer"):
         for figure in getattr(decision, part):
-            where = f"results.decision.{part}"
+            where = f"decision.{part}"
             question = _need(questions, figure.question, where, FIGURE_TYPES)
             _check_values(figure.positive, question, questionnaire, where)
     if decision.catalogue is not None:
         catalogue = decision.catalogue
-        where = "results.decision.catalogue"
+        where = "decision.catalogue"
         question = _need(questions, catalogue.take_part, f"{where}.take_part", ("single",))
         _check_values(catalogue.take_part_values, question, questionnaire, where)
         for field in catalogue.fields:
@@ -438,11 +439,17 @@ class CampaignSpec(Strict):
     #: Optional: the results' filters and the decision summary's questions.
     results: ResultsSettings | None = None
 
-    @model_validator(mode="after")
-    def _results_fit_questionnaire(self) -> CampaignSpec:
-        if self.results is not None:
-            check_results(self.results, self.questionnaire)
-        return self
+    @field_validator("results")
+    @classmethod
+    def _results_fit_questionnaire(
+        cls, results: ResultsSettings | None, info: ValidationInfo
+    ) -> ResultsSettings | None:
+        # A field validator (not a model one), so the error points at the results section's
+        # line; the questionnaire comes first in the class, so it is validated already.
+        questionnaire = info.data.get("questionnaire")
+        if results is not None and questionnaire is not None:
+            check_results(results, questionnaire)
+        return results
 
     @field_validator("timezone")
     @classmethod

@@ -40,22 +40,22 @@ def test_campaign_without_results_section_stores_an_empty_mapping(app):
         (
             "profile: [sector, organisatietype, regio, rol]",
             "profile: [sector, ervaring_jaren]",
-            "results.profile: vraag 'ervaring_jaren' is van type number; hier past enkel",
+            "results: profile: vraag 'ervaring_jaren' is van type number; hier past enkel",
         ),
         (
             "profile: [sector, organisatietype, regio, rol]",
             "profile: [sector, sector]",
-            "results.profile: een vraag staat er twee keer in",
+            "results: profile: een vraag staat er twee keer in",
         ),
         (
             "profile: [sector, organisatietype",
             "profile: [sectoor, organisatietype",
-            "results.profile: 'sectoor' is geen vraag van de vragenlijst",
+            "results: profile: 'sectoor' is geen vraag van de vragenlijst",
         ),
         (
             "- digiwijzer_functies",
             "- digiwijzer_verwachtingen",
-            "results.decision.demand: vraag 'digiwijzer_verwachtingen' is van type textarea",
+            "results: decision.demand: vraag 'digiwijzer_verwachtingen' is van type textarea",
         ),
         (
             'positive: ["4", "5"]',
@@ -70,16 +70,21 @@ def test_campaign_without_results_section_stores_an_empty_mapping(app):
         (
             "take_part: aanbod_in_digiwijzer",
             "take_part: aanbod_vorm",
-            "results.decision.catalogue.take_part: vraag 'aanbod_vorm' is van type multiple",
+            "results: decision.catalogue.take_part: vraag 'aanbod_vorm' is van type multiple",
         ),
         (
             "fields: [organisatietype,",
             "fields: [bestaat_niet,",
-            "results.decision.catalogue.fields: 'bestaat_niet' is geen vraag",
+            "results: decision.catalogue.fields: 'bestaat_niet' is geen vraag",
         ),
         ("  decision:\n", "  decisions:\n", "decisions"),
     ],
 )
 def test_each_mistake_in_the_results_section_gets_a_dutch_message(before, after, expected):
     assert before in EXAMPLE
-    assert expected in problems_of(EXAMPLE.replace(before, after, 1))
+    message = problems_of(EXAMPLE.replace(before, after, 1))
+    assert expected in message
+    # the line of the results section (or inside it), not the top of the file
+    results_line = EXAMPLE[: EXAMPLE.index("\nresults:")].count("\n") + 2
+    line = int(message.split("regel ", 1)[1].split(":", 1)[0])
+    assert line >= results_line
