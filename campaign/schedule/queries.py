@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from campaign import clock
@@ -16,9 +15,7 @@ from campaign.history import campaign_events
 from campaign.models import Campaign, CampaignEvent, JobRun
 from campaign.schedule import services
 from campaign.schedule.runner import last_heartbeat
-
-#: Seconds without a heartbeat after which every dashboard page warns.
-DEFAULT_BANNER_SECONDS = 180.0
+from campaign.schedule.settings import setting
 
 JOB_LABELS = {
     services.LAUNCH: "Start en uitnodigingen",
@@ -74,9 +71,7 @@ class Planning:
 def scheduler_seen_recently(now: datetime | None = None) -> tuple[bool, datetime | None]:
     """Whether a scheduler sent a heartbeat within the banner's limit, and when it last did."""
     seen = last_heartbeat()
-    limit = timedelta(
-        seconds=float(current_app.config.get("SCHEDULER_BANNER_SECONDS", DEFAULT_BANNER_SECONDS))
-    )
+    limit = timedelta(seconds=float(setting("SCHEDULER_BANNER_SECONDS")))
     return seen is not None and seen >= (now or clock.now()) - limit, seen
 
 

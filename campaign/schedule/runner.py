@@ -37,6 +37,7 @@ from campaign.extensions import db
 from campaign.mailing.sender import run_sender, sender_identity
 from campaign.models import SchedulerHeartbeat
 from campaign.schedule import jobs, services
+from campaign.schedule.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +46,6 @@ JOBSTORE = "campaigns"
 JOB_TABLE = "apscheduler_jobs"
 #: Key of the PostgreSQL advisory lock that puts heartbeats in a row.
 HEARTBEAT_LOCK = 0x5C4ED1
-
-DEFAULTS: dict[str, Any] = {
-    #: Seconds between two heartbeats (and looks at who leads).
-    "SCHEDULER_TICK_SECONDS": 5.0,
-    #: Seconds between two reads of the campaigns' dates into the job store.
-    "SCHEDULER_SYNC_SECONDS": 15.0,
-    #: A heartbeat older than this no longer counts: a standby takes over.
-    "SCHEDULER_LEADER_STALE_SECONDS": 30.0,
-    #: A job still in the store this long after its time means APScheduler stopped firing
-    #: (its thread died on a database error, say): the process starts a new one.
-    "SCHEDULER_STUCK_SECONDS": 60.0,
-}
-
-
-def setting(name: str) -> Any:
-    return current_app.config.get(name, DEFAULTS[name])
 
 
 # --- heartbeat and leadership ----------------------------------------------------------------

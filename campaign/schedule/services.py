@@ -18,9 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +31,7 @@ from campaign.formatting import format_datetime, plural
 from campaign.history import PLANNER, record_event
 from campaign.mailing.render import MailError
 from campaign.models import Campaign, CampaignState, Draw, DrawEntry, DrawTicket, JobRun
+from campaign.schedule.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +42,6 @@ JOBS = (LAUNCH, REMINDER, CLOSE, PURGE)
 RUNNING, DONE, SKIPPED, WAITING, FAILED = "running", "done", "skipped", "waiting", "failed"
 #: A run in one of these states is never started again.
 FINISHED = (DONE, SKIPPED)
-
-DEFAULTS: dict[str, Any] = {
-    #: How late a missed reminder may still go out once the scheduler is back.
-    "SCHEDULER_REMINDER_GRACE_HOURS": 72.0,
-    #: Days after the close before draw entries (respondents' e-mail addresses) are deleted.
-    "DATA_RETENTION_DAYS": 90,
-    #: A run still marked running after this long belonged to a process that died: it is
-    #: started again (its work only queues into the outbox, so that is harmless).
-    "SCHEDULER_RUN_STALE_SECONDS": 600.0,
-    #: A purge that has to wait for the draw is tried again after this long.
-    "SCHEDULER_PURGE_RETRY_HOURS": 24.0,
-    #: A job that failed (the database was away, a bug) is tried again after this long.
-    "SCHEDULER_FAILED_RETRY_SECONDS": 300.0,
-}
-
-
-def setting(name: str) -> Any:
-    return current_app.config.get(name, DEFAULTS[name])
 
 
 @dataclass(frozen=True)
