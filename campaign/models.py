@@ -245,6 +245,9 @@ class KeyFigure(Model):
     network: Mapped[str] = mapped_column(String(200), default="")
     #: Estimated number of colleagues this person can reach.
     reach: Mapped[int | None] = mapped_column(Integer)
+    #: The partner organisation (one of the campaign's organisers) this key figure belongs
+    #: to; a coordinator limited to a partner sees only that partner's key figures.
+    partner: Mapped[str] = mapped_column(String(200), default="", index=True)
     #: Set when the person unsubscribed; no mail of any kind goes out after it.
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -286,6 +289,11 @@ class Link(Model):
     key_figure_id: Mapped[int | None] = mapped_column(
         ForeignKey("key_figures.id", ondelete="SET NULL"), index=True
     )
+    #: The channel credited instead (a website, a newsletter, a poster): the root's, for
+    #: forwards.  A link has a key figure or a channel (or neither), never both.
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="SET NULL"), index=True
+    )
     #: The link this one was forwarded from; None for a key figure's own link.
     parent_id: Mapped[int | None] = mapped_column(RandomKey, ForeignKey("links.id"), index=True)
     #: How many times the survey was opened through this link (no IP, no cookie id).
@@ -296,7 +304,34 @@ class Link(Model):
 
     campaign: Mapped[Campaign] = relationship()
     key_figure: Mapped[KeyFigure | None] = relationship()
+    channel: Mapped[Channel | None] = relationship()
     parent: Mapped[Link | None] = relationship(remote_side="Link.id")
+
+
+class Channel(Model):
+    """A general link besides the key figures': a website, a newsletter, a poster in a
+    library.  Its own link (``Link.channel_id``, no parent) and the links forwarded from
+    it credit the channel."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("campaign_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    #: What coordinators call it ("Nieuwsbrief juni", "Affiche bibliotheek Brugge").
+    name: Mapped[str] = mapped_column(String(200))
+    #: ``website``, ``newsletter``, ``poster`` or ``other`` (see ``campaign.channels``).
+    kind: Mapped[str] = mapped_column(String(20), default="other")
+    #: Where it is used, for the coordinators' own memory.
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: The partner organisation (one of the campaign's organisers) it belongs to.
+    partner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+
+    campaign: Mapped[Campaign] = relationship()
 
 
 class MessageStatus(enum.StrEnum):
@@ -462,8 +497,27 @@ class Coordinator(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    #: Empty while an invited colleague has not set a password yet (nothing matches it).
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: ``admin`` (campaign administrator), ``coordinator`` or ``viewer``: see
+    #: ``campaign.auth.roles``.
+    role: Mapped[str] = mapped_column(String(20), default="admin")
+    #: The one partner organisation this account is limited to; None: every partner.
+    partner: Mapped[str | None] = mapped_column(String(200))
+    #: Set when an administrator deactivated the account: no login, sessions end.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The random part of the one outstanding set-password link (invite or reset); cleared
+    #: when it is used, replaced by a new invite or reset: so each link works once.
+    token_nonce: Mapped[str | None] = mapped_column(String(64))
+    #: When the outstanding set-password link was made (its expiry counts from the token).
+    token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invited_by: Mapped[str] = mapped_column(String(320), default="")
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Flask-Login refuses to log in (and to load) a deactivated account."""
+        return self.deactivated_at is None
 
 
 class CampaignEvent(Model):
@@ -476,12 +530,13 @@ class CampaignEvent(Model):
     __tablename__ = "campaign_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(
+    #: None for what concerns no campaign (an account invited, deactivated, ...).
+    campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     #: What happened: ``closed``, ``close_moved``, ``reminder_moved``, ``reminder_sent``, ...
     kind: Mapped[str] = mapped_column(String(40))
-    happened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: Who: a coordinator's e-mail, ``planner`` (the scheduler) or ``opdrachtregel`` (a command).
     actor: Mapped[str] = mapped_column(String(320), default="")
     #: Old and new values, counts: whatever the kind needs to be described later.
