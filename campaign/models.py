@@ -176,6 +176,14 @@ class Campaign(Model):
     #: filters and the dashboard's coverage matrix) and ``decision`` (which questions feed
     #: each condition of the decision summary, and the offering catalogue's fields).
     results_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: SHA-256 (hex) of the draw's secret seed, published from the opening (welcome page,
+    #: ``/trekking/<slug>``, dashboard): a copy of ``Draw.commitment`` here so that pages
+    #: loading the campaign show it without another query.  The seed is only in ``Draw``.
+    draw_commitment: Mapped[str | None] = mapped_column(String(64))
+    #: The campaign file's ``draw`` section (``campaign.draw.settings``): excluded
+    #: addresses and domains, domains whose +tags and dots are folded, reserves, the claim
+    #: period and the retention period.
+    draw_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
 
     sectors: Mapped[list[Sector]] = relationship(
         back_populates="campaign", order_by="Sector.position", cascade="all, delete-orphan"
@@ -473,7 +481,14 @@ class DrawEntry(Model):
 
 
 class Draw(Model):
-    """The verifiable prize draw of a campaign."""
+    """The verifiable prize draw of a campaign (see ``campaign.draw``).
+
+    Made with the campaign (the seed and its commitment), frozen after the close (the
+    sorted receipts and their hash), performed once (the seed revealed, winners and
+    reserves), then followed prize by prize (``awards``).  Everything here but the seed
+    before ``performed_at`` is public, and none of it names an entrant: after the purge
+    it is the whole proof.
+    """
 
     __tablename__ = "draws"
 
@@ -489,6 +504,24 @@ class Draw(Model):
     winners: Mapped[list[str]] = mapped_column(JSON, default=list)
     performed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     performed_by: Mapped[str | None] = mapped_column(String(320))
+    #: When the list of entries was frozen (after the close and its grace period).
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The frozen list: the receipts taking part, sorted.
+    receipts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: SHA-256 (hex) of the frozen list as ``campaign.draw.algorithm.list_text`` writes it.
+    receipts_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Entries left out at the freeze: [{"receipt", "reason"}] (staff, a folded duplicate).
+    excluded: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: Receipts of the reserve winners, in order.
+    reserves: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Per prize, in prize order: {"prize", "receipt", "notified_at", "claim_until",
+    #: "delivered_at", "passed": [{"from", "to", "at", "by", "reason"}]}.
+    awards: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: Earlier results replaced by an explicit redraw: [{"performed_at", "performed_by",
+    #: "reason", "receipts_hash", "winners", "reserves"}].
+    rounds: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: When the entrants' e-mail addresses were erased.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Coordinator(UserMixin, Model):
