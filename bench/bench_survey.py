@@ -6,8 +6,10 @@ and goes through the whole survey the way a browser does:
     GET  /s/<code>             welcome page (CSRF token from its start form)
     POST /s/<code>/start       the first page itself (before issue 8: 302 to it)
     GET  /s/<code>/vraag/N     the page (CSRF token from its form), after the first
-    POST /s/<code>/vraag/N     valid answers, action=next; 302 to the next page ...
-    GET  /s/<code>/bedankt     the thank-you page
+    POST /s/<code>/vraag/N     valid answers, action=next; 302 to the next page ...,
+                               the last one answered with the thank-you page itself
+                               (since 1 Dec, 15:00; before: 302, then
+    GET  /s/<code>/bedankt     the thank-you page)
 
 Two questionnaires: the example campaign (examples/eerste-hulp-digitale-vragen.yaml,
 7 pages with show-if) and bench/one-page-survey.yaml (one page, five
@@ -447,20 +449,44 @@ class Browser:
             number = int(match.group(1))
             if not 1 <= number <= len(answers):
                 raise Unexpected(f"unexpected page {path}")
-            following, _ = self.expect(
-                3, "POST", path, 302, encode(answers[number - 1], token(html))
-            )
-            if following == path:
-                raise Unexpected(f"POST {path} stayed on the page")
+            following = self.post_page(base, path, encode(answers[number - 1], token(html)))
+            if following is None:
+                return
             path = following
         if path != f"{base}/bedankt":
             raise Unexpected(f"ended at {path!r}, not the thank-you page")
-        self.expect(4, "GET", path, 200)
+        self.expect(4, "GET", path, 200)  # the code before the thank-you page came at once
+
+    def post_page(self, base: str, path: str, body: bytes) -> str | None:
+        """Post one page's answers: the next page's address, or None when the reply is the
+        thank-you page itself (the completing page, since 1 Dec)."""
+        status, following, reply = self.request(3, "POST", path, body)
+        if status == 200:
+            shown = page_address(reply)
+            if shown != f"{base}/bedankt":
+                raise Unexpected(f"POST {path}: 200 with {shown!r}, not the thank-you page")
+            return None
+        if status != 302:
+            raise Unexpected(f"POST {path}: {status} (expected 302, or 200 when completing)")
+        if following == path:
+            raise Unexpected(f"POST {path} stayed on the page")
+        return following
 
 
 FORM_ACTION = re.compile(
     rb'<form method="post" action="([^"]+)" class="card survey-card survey-form"'
 )
+
+
+SURVEY_ADDRESS = re.compile(rb'<meta name="survey-address" content="([^"]+)"')
+
+
+def page_address(html: bytes) -> str:
+    """The address a page shown in reply to a POST names for the address bar."""
+    match = SURVEY_ADDRESS.search(html)
+    if match is None:
+        raise Unexpected("no survey-address on the page")
+    return match.group(1).decode()
 
 
 def form_action(html: bytes) -> str:

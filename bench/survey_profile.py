@@ -103,6 +103,8 @@ def one_completion(
         shown = None
         data = form(answers[number - 1], token(page))
         reply = run(3, lambda p=path, d=data: client.post(p, data=d))
+        if reply.status_code == 200:  # the completing page: the thank-you page itself
+            return
         if reply.status_code != 302:
             raise SystemExit(f"POST {path}: {reply.status_code}")
         path = reply.headers["Location"]

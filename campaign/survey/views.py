@@ -183,6 +183,7 @@ def _render_page(
         "survey/page.html",
         campaign=campaign,
         link=link,
+        address=_page_url(link.code, index),
         view=view,
         problem=problem,
         resume_link=resume_url(link.code, response),
@@ -228,7 +229,11 @@ def _submit_page(
     if outcome.completion is not None:
         _remember("ticket", campaign, outcome.completion.ticket)
         _remember("forward", campaign, outcome.completion.forward_code)
-        return redirect(url_for("survey.thanks", code=code))
+        # The thank-you page at once, not a redirect to it (one request less per
+        # respondent, as the start shows page 1): it names its own address, which
+        # survey.js puts in the address bar, so a reload asks for /bedankt; without
+        # JavaScript a re-posted page finds the response completed and redirects there.
+        return _render_thanks(campaign, link, response)
     if outcome.notice:
         flash(outcome.notice, "warning")
     return redirect(_page_url(code, outcome.next_page or 0))
@@ -295,6 +300,7 @@ def _render_thanks(
         "survey/thanks.html",
         campaign=campaign,
         link=link,
+        address=url_for("survey.thanks", code=link.code),
         forward_url=public_url("survey.welcome", code=forward_code) if forward_code else None,
         ticket=_remembered("ticket", campaign),
         receipt=_remembered("receipt", campaign),

@@ -101,3 +101,13 @@ def start_survey(client: Any, code: str) -> str:
     assert reply.status_code == 200, reply.status_code
     action = reply.text.split('class="card survey-card survey-form"')[0].rsplit('action="', 1)[1]
     return action.split('"', 1)[0]
+
+
+def next_address(reply: Any) -> str:
+    """Where the browser is after posting a page: the redirect's target, or, for the page
+    that completes the response (answered with the thank-you page itself), the address
+    that page names for the address bar."""
+    if reply.status_code == 302:
+        return reply.headers["Location"]
+    assert reply.status_code == 200, reply.status_code
+    return reply.text.split('<meta name="survey-address" content="', 1)[1].split('"', 1)[0]

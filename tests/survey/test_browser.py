@@ -65,6 +65,11 @@ def test_respondent_fills_the_survey_on_a_phone_stops_resumes_and_enters_the_dra
         again.get_by_role("button", name=button).click()
 
     expect(again.locator("h1")).to_have_text("Hartelijk dank!")
+    # The thank-you page came with the last page's POST: the address bar says /bedankt and
+    # a reload asks for that page again (nothing is posted twice).
+    expect(again).to_have_url(f"{live_server}/s/{key_link.code}/bedankt")
+    again.reload()
+    expect(again.locator("h1")).to_have_text("Hartelijk dank!")
     forward_url = again.locator("#forward-link").input_value()
     assert no_horizontal_scroll(again)
 

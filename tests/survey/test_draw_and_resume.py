@@ -12,7 +12,7 @@ from campaign.models import DrawEntry, DrawTicket, Response
 from campaign.survey import services
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
 from campaign.survey.resume import ResumeError, response_from_token, resume_token
-from tests.survey.conftest import EXAMPLE_FORMS, form, start_survey
+from tests.survey.conftest import EXAMPLE_FORMS, form, next_address, start_survey
 
 
 def completed_ticket(link) -> str:
@@ -88,7 +88,7 @@ def test_entry_needs_a_valid_address_and_consent(key_link, open_campaign, email,
 def test_thank_you_page_enters_the_draw_and_refuses_a_second_post(client, key_link):
     url = start_survey(client, key_link.code)
     for data in EXAMPLE_FORMS:
-        url = client.post(url, data=form(data)).headers["Location"]
+        url = next_address(client.post(url, data=form(data)))
     page = client.get(url).text
     ticket = page.split('name="ticket" value="')[1].split('"')[0]
     assert "Stuur de vragenlijst door" in page

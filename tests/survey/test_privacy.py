@@ -14,7 +14,7 @@ from campaign.extensions import db
 from campaign.models import DrawEntry, DrawTicket, Link, Response
 from campaign.survey import services
 from campaign.survey.draw import enter_draw, hash_ticket
-from tests.survey.conftest import EXAMPLE_FORMS, form, start_survey
+from tests.survey.conftest import EXAMPLE_FORMS, form, next_address, start_survey
 
 #: Enough rows that a random order matching the completion order is out of the question
 #: (1 in 24!), while the suite stays fast.
@@ -25,7 +25,7 @@ def complete_over_http(client: FlaskClient, code: str) -> str:
     """One respondent's full run through the pages; the thank-you page's HTML."""
     url = start_survey(client, code)
     for data in EXAMPLE_FORMS:
-        url = client.post(url, data=form(data)).headers["Location"]
+        url = next_address(client.post(url, data=form(data)))
     return client.get(url).text
 
 

@@ -13,7 +13,7 @@ from campaign.extensions import db
 from campaign.models import Link, Response, Sector
 from campaign.survey import services
 from campaign.survey.questionnaire import ForeignFields
-from tests.survey.conftest import EXAMPLE_FORMS, form, load_example, start_survey
+from tests.survey.conftest import EXAMPLE_FORMS, form, load_example, next_address, start_survey
 
 
 def fill_all(response: Response, now: datetime | None = None) -> services.PageOutcome:
@@ -286,8 +286,7 @@ def test_oversized_post_gets_the_dutch_413_page(make_app, key_link):
 def test_double_submit_of_the_last_page_stores_one_completion(client, key_link):
     url = start_over_http(client, key_link)
     for data in EXAMPLE_FORMS:
-        reply = client.post(url, data=form(data))
-        url = reply.headers["Location"]
+        url = next_address(client.post(url, data=form(data)))
     assert url.endswith("/bedankt")
     last = f"/s/{key_link.code}/vraag/7"
     again = client.post(last, data=form(EXAMPLE_FORMS[-1]))
@@ -301,7 +300,7 @@ def test_double_submit_of_the_last_page_stores_one_completion(client, key_link):
 def test_full_run_counts_for_the_respondents_sector(client, key_link):
     url = start_over_http(client, key_link)
     for data in EXAMPLE_FORMS:
-        url = client.post(url, data=form(data)).headers["Location"]
+        url = next_address(client.post(url, data=form(data)))
     stored = db.session.scalar(select(Response))
     onderwijs = db.session.scalar(select(Sector).where(Sector.code == "onderwijs"))
     assert stored.completed_at is not None and stored.sector_id == onderwijs.id

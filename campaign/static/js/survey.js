@@ -31,13 +31,14 @@
     });
   }
 
+  // The first page comes straight from the start form's POST, the thank-you page from the
+  // last page's: show (and reload) each under its own address.
+  var address = document.querySelector('meta[name="survey-address"]');
+  if (address && window.history.replaceState && window.location.pathname !== address.content) {
+    window.history.replaceState(null, "", address.content);
+  }
+
   document.querySelectorAll("form.survey-form").forEach(function (form) {
-    // The first page comes straight from the start form's POST: show (and reload) it under
-    // its own address, the one its form posts to (its buttons are named "action": ask the
-    // attribute, not form.action).
-    if (window.history.replaceState && /\/start$/.test(window.location.pathname)) {
-      window.history.replaceState(null, "", form.getAttribute("action"));
-    }
     form.querySelectorAll(".condition-hint").forEach(function (hint) { hint.hidden = true; });
     applyConditions(form);
     form.addEventListener("change", function () { applyConditions(form); });
