@@ -16,14 +16,15 @@ from campaign.survey.definition import questionnaire_text_column
 MAX_CODE_LENGTH = 40
 
 
-def _clean(code: str) -> str | None:
+def clean_code(code: str) -> str | None:
+    """The code as stored (codes are lower case), or None for input that cannot be one."""
     code = (code or "").strip().lower()
     return code if code and len(code) <= MAX_CODE_LENGTH else None
 
 
 def find_link(code: str) -> Link | None:
     """The link with this code, or None (also for input that cannot be a code)."""
-    cleaned = _clean(code)
+    cleaned = clean_code(code)
     if cleaned is None:
         return None
     return db.session.scalar(select(Link).where(Link.code == cleaned))
@@ -80,7 +81,7 @@ def find_visit(
     ``texts`` loads the campaign's welcome texts too (deferred otherwise), ``key_figure``
     the link's key figure (whose sector a new response starts with).
     """
-    cleaned = _clean(code)
+    cleaned = clean_code(code)
     if cleaned is None:
         return None
     ids = [

@@ -8,7 +8,8 @@ Public functions other capabilities (and ``flask demo``) use:
   one page; completes the response after its last visible page.
 - ``complete(response, now=None)``: mark a response complete (once), hand out a draw ticket
   and a link to forward.
-- ``record_open(link)``: count one opening of a link.
+- ``record_open(link)``: count one opening of a link; ``open_visit(code, response_ids)``
+  counts one and finds the visit in the same transaction.
 
 The draw opt-in lives in ``campaign.survey.draw``, the resume link in
 ``campaign.survey.resume``.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -34,6 +36,7 @@ from campaign.models import Campaign, CampaignState, Link, Response
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import Definition, definition_of
 from campaign.survey.draw import issue_ticket
+from campaign.survey.links import Visit, clean_code, find_visit
 
 # Log lines name campaigns and links, never a response: with their times, a response
 # id in the log would let a reader join answers to the draw entry made right after.
@@ -110,17 +113,33 @@ def _require_accepting(campaign: Campaign, response: Response | None, now: datet
 
 
 def record_open(link: Link) -> None:
-    """Count one opening of ``link`` (the view calls it once per browser session).
+    """Count one opening of ``link``."""
+    begin_write()
+    _count_open(link.code)
+    db.session.commit()
+
+
+def open_visit(code: str, response_ids: Iterable[Any] = ()) -> Visit | None:
+    """``find_visit(code, response_ids, texts=True)`` with one opening of the link counted,
+    in one write transaction (the welcome page of a browser session's first visit).
 
     One UPDATE that adds one, so concurrent openings are never lost; nothing
-    about the visitor is stored.
+    about the visitor is stored.  An unknown code counts nothing and gives None.
     """
     begin_write()
-    db.session.execute(
-        update(Link).where(Link.id == link.id).values(open_count=Link.open_count + 1)
-    )
+    _count_open(code)
+    visit = find_visit(code, response_ids, texts=True)
     db.session.commit()
-    log.debug("link %s opened", link.id)
+    return visit
+
+
+def _count_open(code: str) -> None:
+    cleaned = clean_code(code)
+    if cleaned is not None:
+        db.session.execute(
+            update(Link).where(Link.code == cleaned).values(open_count=Link.open_count + 1)
+        )
+        log.debug("a link of a campaign opened")
 
 
 def find_response(campaign: Campaign, response_id: Any) -> Response | None:

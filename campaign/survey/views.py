@@ -17,7 +17,7 @@ from campaign.models import Campaign, Link, Response
 from campaign.survey import display
 from campaign.survey.definition import Definition, definition_of
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
-from campaign.survey.links import Visit, find_visit
+from campaign.survey.links import Visit, clean_code, find_visit
 from campaign.survey.questionnaire import ForeignFields
 from campaign.survey.resume import ResumeError, mail_resume_link, response_from_token, resume_url
 from campaign.survey.services import (
@@ -27,7 +27,7 @@ from campaign.survey.services import (
     create_forward_link,
     grace_ends_at,
     may_open_page,
-    record_open,
+    open_visit,
     save_page,
     start_response,
     survey_gate,
@@ -102,11 +102,17 @@ def not_found(error: Any) -> tuple[str, int]:
 
 @bp.get("/s/<code>")
 def welcome(code: str) -> Any:
-    link, campaign, _text, response = _visit_or_404(code, texts=True)
+    # Each link's opening is counted once per browser session (the session remembers
+    # the codes it opened).
     opened = list(session.get("opened") or [])
-    if link.id not in opened:
-        record_open(link)
-        session["opened"] = [*opened, link.id][-MAX_REMEMBERED_OPENS:]
+    if clean_code(code) in opened:
+        link, campaign, _text, response = _visit_or_404(code, texts=True)
+    else:
+        found = open_visit(code, (session.get("response") or {}).values())
+        if found is None:
+            abort(404, UNKNOWN_LINK)
+        link, campaign, _text, response = found
+        session["opened"] = [*opened, link.code][-MAX_REMEMBERED_OPENS:]
     gate = survey_gate(campaign, response)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED) and not (response and response.completed_at):
         return _closed_page(campaign, gate, link, response=response)
