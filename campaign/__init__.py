@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.auth.views import bp as auth_bp
     from campaign.contacts.views import bp as contacts_bp
     from campaign.dashboard.views import bp as dashboard_bp
+    from campaign.definitions.views import bp as definitions_bp
     from campaign.mailing.views import bp as mailing_bp
     from campaign.results.export_views import bp as exports_bp
     from campaign.results.views import bp as results_bp
@@ -82,7 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.survey.views import bp as survey_bp
 
     blueprints = (auth_bp, dashboard_bp, contacts_bp, mailing_bp, schedule_bp, reminders_bp)
-    for blueprint in (*blueprints, results_bp, exports_bp, survey_bp):
+    for blueprint in (*blueprints, results_bp, exports_bp, definitions_bp, survey_bp):
         app.register_blueprint(blueprint)
 
 

@@ -35,7 +35,7 @@ def campaign_or_fail(slug: str) -> Campaign:
 def load_command(file: str) -> None:
     """Create or update a campaign from a YAML campaign FILE."""
     try:
-        result = load_campaign_file(file)
+        result = load_campaign_file(file, actor=COMMAND_LINE)
     except DefinitionError as exc:
         count = len(exc.problems)
         click.echo(

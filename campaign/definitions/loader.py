@@ -104,6 +104,13 @@ def _problem(error: ErrorDetails, root: yaml.Node | None) -> Problem:
         message = f"moet een van deze zijn: {error['ctx']['expected']}"
     elif error["type"] == "string_pattern_mismatch":
         message = "ongeldig formaat: gebruik kleine letters, cijfers, - of _"
+    elif error["type"] == "string_too_short":
+        count = int(error["ctx"]["min_length"])
+        message = "mag niet leeg zijn" if count == 1 else f"moet minstens {count} tekens bevatten"
+    elif error["type"] == "string_too_long":
+        message = f"mag hoogstens {int(error['ctx']['max_length'])} tekens bevatten"
+    elif message.lower().startswith("value is not a valid email address"):
+        message = "is geen geldig e-mailadres (zoals naam@example.org)"
     elif error["type"] in ("too_short", "too_long") and "min_length" in error.get("ctx", {}):
         count = int(error["ctx"]["min_length"])
         things = "element of teken" if count == 1 else "elementen of tekens"

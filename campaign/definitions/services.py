@@ -46,18 +46,25 @@ class LoadResult:
     changes: list[str] = field(default_factory=list)
 
 
-def load_campaign_file(path: str | Path) -> LoadResult:
+def load_campaign_file(path: str | Path, *, actor: str | None = None) -> LoadResult:
     """Validate the file at ``path`` and create or update its campaign.
 
     Raises ``DefinitionError`` (and changes nothing) when the file is invalid or
     when the update would orphan collected answers.
     """
     spec = read_campaign_file(path)
-    return load_campaign(spec, str(path))
+    return load_campaign(spec, str(path), actor=actor)
 
 
-def load_campaign(spec: CampaignSpec, filename: str = "<campagne>") -> LoadResult:
-    """Create or update the campaign described by ``spec`` in one transaction."""
+def load_campaign(
+    spec: CampaignSpec, filename: str = "<campagne>", *, actor: str | None = None
+) -> LoadResult:
+    """Create or update the campaign described by ``spec`` in one transaction.
+
+    With ``actor`` (the dashboard's coordinator, the command line), the load is recorded
+    in the campaign's history (``campaign_created`` or ``file_loaded``, with the changes)
+    in the same transaction.
+    """
     begin_write()
     campaign = find_campaign(spec.slug)
     created = campaign is None
@@ -74,6 +81,10 @@ def load_campaign(spec: CampaignSpec, filename: str = "<campagne>") -> LoadResul
     except ScheduleConflict as exc:
         db.session.rollback()
         raise DefinitionError(filename, exc.problems) from exc
+    if actor is not None:
+        db.session.flush()  # a new campaign's id, for the event
+        kind = "campaign_created" if created else "file_loaded"
+        record_event(campaign, kind, actor=actor, file=Path(filename).name, changes=changes)
     db.session.commit()
     log.info("campaign %s %s (%s)", spec.slug, "created" if created else "updated", changes)
     return LoadResult(campaign, created, changes)

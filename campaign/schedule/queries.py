@@ -43,6 +43,9 @@ EVENT_LABELS = {
     "purged": "Deelnames aan de trekking gewist",
     "mail_retried": "Mislukte mails opnieuw geprobeerd",
     "mail_resent": "Mail opnieuw verstuurd",
+    "campaign_created": "Campagne aangemaakt uit het campagnebestand",
+    "file_loaded": "Campagnebestand geladen",
+    "settings_changed": "Instellingen gewijzigd",
 }
 
 
@@ -137,6 +140,8 @@ def _event_item(campaign: Campaign, event: CampaignEvent) -> dict[str, Any]:
         note = str(details["name"])
     elif "count" in details:
         note = str(details["count"])
+    elif details.get("changes"):  # a load of the campaign file, the settings form
+        note = "; ".join(str(change) for change in details["changes"])
     return {
         "at": event.happened_at,
         "what": EVENT_LABELS.get(event.kind, event.kind),
