@@ -434,6 +434,37 @@ class Response(Model):
     sector: Mapped[Sector | None] = relationship()
 
 
+class AnswerCount(Model):
+    """How many completed responses gave one value to one question, per profile cell:
+    the results' counts, kept by ``campaign.results.tally`` alone (in the completion's
+    transaction, or rebuilt from the answers)."""
+
+    __tablename__ = "answer_counts"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: A grid's row id; "#" for the row counting who answered; "" otherwise.
+    item: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: The respondents' sector and profile answers (JSON), what the results filter on.
+    cell: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class AnswerCountState(Model):
+    """What a campaign's ``answer_counts`` were built for (profile questions and question
+    types); counts for another fingerprint are not used."""
+
+    __tablename__ = "answer_count_states"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
 class DrawTicket(Model):
     """A one-time right to enter the draw, handed out when a response completes.
 

@@ -33,6 +33,7 @@ from campaign.models import (
     Response,
     Sector,
 )
+from campaign.results import tally
 from campaign.survey.questionnaire import OTHER, options_for
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def load_campaign(
         db.session.flush()  # a new campaign's id, for the event
         kind = "campaign_created" if created else "file_loaded"
         record_event(campaign, kind, actor=actor, file=Path(filename).name, changes=changes)
+    db.session.flush()
+    tally.refresh(campaign)  # the results' counts, rebuilt when questions or profile changed
     db.session.commit()
     log.info("campaign %s %s (%s)", spec.slug, "created" if created else "updated", changes)
     return LoadResult(campaign, created, changes)

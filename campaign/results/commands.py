@@ -9,9 +9,11 @@ from typing import BinaryIO
 
 import click
 
+from campaign.database import begin_write
 from campaign.definitions.commands import campaign_or_fail
+from campaign.extensions import db
 from campaign.models import Campaign
-from campaign.results import export
+from campaign.results import export, tally
 
 results_cli = click.Group("results", help="Export the answers and the results pack.")
 
@@ -101,3 +103,19 @@ def _atomic(target: Path, write: Callable[[BinaryIO], int | None]) -> int:
 def codebook_path(data_file: Path) -> Path:
     """Where the codebook of a CSV export goes: beside it, ``NAME-codeboek.csv``."""
     return data_file.with_name(f"{data_file.stem}-codeboek{data_file.suffix or '.csv'}")
+
+
+@results_cli.command("recount")
+@click.argument("slug")
+def recount_command(slug: str) -> None:
+    """Count the answers of campaign SLUG again into the results' kept counts.
+
+    The counts follow every completion on their own; this rebuilds them from the answers
+    (after a restore of the database, or to check them), in one transaction.
+    """
+    campaign = campaign_or_fail(slug)
+    begin_write()
+    counted = tally.rebuild(campaign)
+    db.session.commit()
+    word = "afgerond antwoord" if counted == 1 else "afgeronde antwoorden"
+    click.echo(f"{counted} {word} opnieuw geteld voor {campaign.slug}.")

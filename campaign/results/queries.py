@@ -160,6 +160,11 @@ class Counted:
     values: dict[tuple[str, str], int] = field(default_factory=dict)
     #: (question id, grid item id, scale value) -> responses.
     cells: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: The selection's respondents, when counted with the rest (the kept counts).
+    respondents: int = 0
+    #: Whether ``values`` holds number answers too (the kept counts do: each distinct
+    #: number with how many gave it, so the median needs no query).
+    numbers: bool = False
 
 
 def _top_level() -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaign.models import Campaign
-from campaign.results import queries
+from campaign.results import queries, tally
 from campaign.survey.questionnaire import options_for
 
 #: The smallest group whose answers are shown.
@@ -151,12 +151,14 @@ def campaign_results(
     filters = filters_of(campaign, args)
     selection = {f.key: f.selected for f in filters if f.selected is not None}
     conditions = queries.base_conditions(campaign, selection)
-    respondents = queries.count_respondents(conditions)
+    counted = kept_counts(campaign, selection)
+    respondents = counted.respondents if counted else queries.count_respondents(conditions)
     results = Results(campaign, filters, selection, respondents, [])
     if results.suppressed:
         return results
     questions = questions_of(campaign)
-    counted = queries.count_answers([q for _, q in questions], conditions)
+    if counted is None:
+        counted = queries.count_answers([q for _, q in questions], conditions)
     for page_title, question in questions:
         results.questions.append(
             question_result(
@@ -164,6 +166,21 @@ def campaign_results(
             )
         )
     return results
+
+
+def kept_counts(campaign: Campaign, selection: Mapping[str, str]) -> queries.Counted | None:
+    """The counts of ``selection`` from the kept ``answer_counts`` (``tally``), or None when
+    they were built for another questionnaire or profile (then the JSON is counted)."""
+    if not tally.is_current(campaign):
+        return None
+    found = tally.counts(campaign, selection)[None]
+    return queries.Counted(
+        answered=found.answered,
+        values=found.values,
+        cells=found.cells,
+        respondents=found.respondents,
+        numbers=True,
+    )
 
 
 def question_result(
@@ -195,7 +212,10 @@ def question_result(
         result.scale = options
         result.rows = _grid_rows(question, options, counted)
     elif kind == "number":
-        result.number = queries.number_summary(question_id, conditions)
+        if counted.numbers:
+            result.number = tally.number_summary(counted.values, question_id)
+        else:
+            result.number = queries.number_summary(question_id, conditions)
     else:
         counts = {v: n for (qid, v), n in counted.values.items() if qid == question_id}
         result.bars = bars(options, counts, result.answered)
@@ -260,7 +280,8 @@ def text_page(
     if question is None or question["type"] not in ("text", "textarea") or results.suppressed:
         return results, None, 0
     result = QuestionResult(question["id"], question["label"], question["type"], "")
-    result.text_total = queries.count_answers([question], conditions).answered.get(question_id, 0)
+    counted = kept_counts(campaign, selection) or queries.count_answers([question], conditions)
+    result.text_total = counted.answered.get(question_id, 0)
     result.texts = queries.text_rows(
         question_id, conditions, offset=(page - 1) * per_page, limit=per_page
     )
