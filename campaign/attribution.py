@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, case, func, insert, select
 
 from campaign import clock
 from campaign.extensions import db
@@ -170,6 +170,46 @@ def answers_through_key_figure(key_figure: KeyFigure) -> tuple[int, int]:
         through_links=True,
     ).get(key_figure.id, Counts())
     return counts.started, counts.completed
+
+
+@dataclass(frozen=True)
+class KeyFigureCounts:
+    """What the dashboard's page of one key figure shows: openings of the survey and
+    responses through the key figure's own link and through links forwarded from it."""
+
+    opened: int = 0
+    started: int = 0
+    completed: int = 0
+    #: Of ``started`` and ``completed``: those that came through a forwarded link.
+    forwarded_started: int = 0
+    forwarded_completed: int = 0
+    #: Respondents who took a link to forward (each forward is a link of its own).
+    forwards: int = 0
+
+
+def key_figure_counts(key_figure: KeyFigure) -> KeyFigureCounts:
+    """``KeyFigureCounts`` of one key figure (the same rules as ``counts_by_key_figure``)."""
+    through = case((Link.parent_id.is_(None), "own"), else_="forwarded")
+    counts = _counts(
+        through,
+        *counted_responses(key_figure.campaign_id),
+        Link.key_figure_id == key_figure.id,
+        through_links=True,
+    )
+    own, forwarded = counts.get("own", Counts()), counts.get("forwarded", Counts())
+    opened, forwards = db.session.execute(
+        select(func.coalesce(func.sum(Link.open_count), 0), func.count(Link.parent_id)).where(
+            Link.key_figure_id == key_figure.id
+        )
+    ).one()
+    return KeyFigureCounts(
+        opened=int(opened),
+        started=own.started + forwarded.started,
+        completed=own.completed + forwarded.completed,
+        forwarded_started=forwarded.started,
+        forwarded_completed=forwarded.completed,
+        forwards=int(forwards),
+    )
 
 
 def opens_by_key_figure(campaign: Campaign) -> dict[int | None, int]:

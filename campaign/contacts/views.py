@@ -9,10 +9,12 @@ from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaign.contacts import queries, services
+from campaign.contacts.detail import key_figure_detail, resend_from_detail
 from campaign.contacts.forms import KeyFigureForm, UploadForm
 from campaign.contacts.services import ContactError
 from campaign.contacts.template import TEMPLATE_FILENAME, template_csv
 from campaign.definitions.services import campaign_or_404
+from campaign.mailing.render import MailError
 from campaign.models import Campaign, KeyFigure
 
 bp = Blueprint("contacts", __name__, url_prefix="/dashboard/<slug>/sleutelfiguren")
@@ -128,3 +130,32 @@ def opt_out(slug: str, key_figure_id: int) -> WerkzeugResponse:
     if not target.startswith(f"/dashboard/{slug}/"):
         target = url_for("contacts.index", slug=slug)
     return redirect(target)
+
+
+@bp.get("/<int:key_figure_id>/overzicht")
+def detail(slug: str, key_figure_id: int) -> str:
+    """One key figure: mails and their states, link, own page, counts, "opnieuw versturen"."""
+    campaign = campaign_or_404(slug)
+    key_figure = _key_figure(campaign, key_figure_id)
+    return render_template(
+        "contacts/detail.html",
+        campaign=campaign,
+        detail=key_figure_detail(campaign, key_figure),
+    )
+
+
+@bp.post("/<int:key_figure_id>/opnieuw-versturen")
+def resend(slug: str, key_figure_id: int) -> WerkzeugResponse:
+    campaign = campaign_or_404(slug)
+    key_figure = _key_figure(campaign, key_figure_id)
+    try:
+        resend_from_detail(campaign, key_figure, request.form.get("mail", 0, type=int) or 0)
+    except MailError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            f"Een nieuwe mail voor {key_figure.name} staat in de wachtrij; hij wordt op de "
+            "achtergrond verstuurd.",
+            "success",
+        )
+    return redirect(url_for("contacts.detail", slug=slug, key_figure_id=key_figure_id))

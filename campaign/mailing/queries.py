@@ -340,6 +340,38 @@ def message_list(
     )
 
 
+def key_figure_mail_lines(
+    campaign: Campaign, key_figure: KeyFigure, now: datetime | None = None
+) -> list[tuple[Message, MessageLine]]:
+    """Every mail to one key figure (invitations, reminders, tests, ...), newest first, as
+    the mail page's list shows them (state in words, the server's reason, what may be
+    done again); bodies are never loaded."""
+    moment = now or clock.now()
+    query = (
+        select(Message)
+        .where(Message.campaign_id == campaign.id, Message.key_figure_id == key_figure.id)
+        .options(
+            load_only(
+                Message.id,
+                Message.campaign_id,
+                Message.kind,
+                Message.round,
+                Message.recipient_email,
+                Message.key_figure_id,
+                Message.status,
+                Message.attempts,
+                Message.last_error,
+                Message.next_attempt_at,
+                Message.sent_at,
+                Message.created_at,
+            )
+        )
+        .order_by(Message.id.desc())
+    )
+    closed = campaign.state(moment) is CampaignState.CLOSED
+    return [(m, _line(m, campaign, moment, closed)) for m in db.session.scalars(query)]
+
+
 def outbox_overview(campaign: Campaign, chosen: ListFilter | None = None) -> dict[str, object]:
     """Everything the campaign's mail page shows, with the list as ``chosen``."""
     return {
