@@ -85,6 +85,15 @@ def register_blueprints(app: Flask) -> None:
     blueprints = (auth_bp, dashboard_bp, contacts_bp, mailing_bp, schedule_bp, reminders_bp)
     for blueprint in (*blueprints, results_bp, exports_bp, definitions_bp, survey_bp):
         app.register_blueprint(blueprint)
+    register_draw_blueprints(app)
+
+
+def register_draw_blueprints(app: Flask) -> None:
+    from campaign.draw.views import bp as draw_bp
+    from campaign.draw.views import dashboard_bp as draw_dashboard_bp
+
+    app.register_blueprint(draw_bp)
+    app.register_blueprint(draw_dashboard_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -114,3 +123,6 @@ def register_commands(app: Flask) -> None:
     for group in (users_cli, campaign_cli, contacts_cli, mail_cli, scheduler_cli, results_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    from campaign.draw.commands import draw_cli
+
+    app.cli.add_command(draw_cli)

@@ -7,6 +7,7 @@ hand-written checks.  See docs/campaign-file.md for the format.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from datetime import date, datetime
@@ -309,6 +310,57 @@ class Prize(Strict):
     description: str = ""
 
 
+#: A domain name as written in the draw section (``pom.be``, ``xn--bcher-kva.be``).
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+def _domain(value: str, where: str) -> str:
+    text = value.strip().lower().lstrip("@")
+    with contextlib.suppress(UnicodeError):  # not IDNA-encodable: the pattern refuses it
+        text = text.encode("idna").decode("ascii")
+    if not _DOMAIN.match(text):
+        raise ValueError(f"{where}: {value!r} is geen domeinnaam zoals organisatie.be")
+    return text
+
+
+class DrawSection(Strict):
+    """The prize draw's rules (see ``campaign.draw.settings``)."""
+
+    #: Addresses (``jan@pom.be``) and domains (``@pom.be``) whose entries do not take part.
+    exclude: list[str] = Field(default_factory=list)
+    #: Domains whose ``+tags`` and dots are dropped when comparing addresses (gmail.com).
+    fold_domains: list[str] = Field(default_factory=list)
+    #: Reserve winners drawn after the winners, in order.
+    reserves: int = Field(default=3, ge=0, le=50)
+    #: Days a winner has to claim the prize before it may pass to the next reserve.
+    claim_days: int = Field(default=14, ge=1, le=365)
+    #: Days after the last prize is handed over before the addresses are erased.
+    retention_days: int = Field(default=30, ge=0, le=730)
+
+    @field_validator("fold_domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        return [_domain(value, "fold_domains") for value in values]
+
+    @model_validator(mode="after")
+    def _exclusions(self) -> DrawSection:
+        from campaign.auth.services import normalise_email
+        from campaign.draw.settings import fold
+
+        rules = []
+        for value in self.exclude:
+            if "@" in value.strip().lstrip("@"):
+                try:
+                    address = normalise_email(value)
+                except ValueError as exc:
+                    raise ValueError(f"exclude: {value!r} is geen geldig e-mailadres") from exc
+                rules.append(fold(address, self.fold_domains))
+            else:
+                rules.append("@" + _domain(value, "exclude"))
+        self.exclude = rules
+        return self
+
+
 class DecisionFigure(Strict):
     """One question behind a condition; ``positive`` names the answers that speak for it."""
 
@@ -435,6 +487,8 @@ class CampaignSpec(Strict):
     privacy: str = ""
     sectors: list[SectorSpec] = Field(min_length=1)
     prizes: list[Prize] = Field(default_factory=list)
+    #: Optional: the prize draw's exclusions, address folding, reserves and periods.
+    draw: DrawSection = Field(default_factory=DrawSection)
     questionnaire: Questionnaire
     #: Optional: the results' filters and the decision summary's questions.
     results: ResultsSettings | None = None

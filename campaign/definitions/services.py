@@ -20,6 +20,7 @@ from campaign.definitions.file_schedule import ScheduleConflict, apply_file_sche
 from campaign.definitions.loader import DefinitionError, Problem, read_campaign_file
 from campaign.definitions.localtime import LocalTimeError, local_to_utc, parse_local
 from campaign.definitions.schema import CampaignSpec, question_index
+from campaign.draw.services import apply_file_settings
 from campaign.extensions import db
 from campaign.formatting import format_date, format_datetime, plural
 from campaign.history import current_actor, record_event
@@ -142,6 +143,7 @@ def _apply_spec(campaign: Campaign, spec: CampaignSpec, created: bool) -> list[s
     campaign.questionnaire = questionnaire
     campaign.questionnaire_hash = new_hash
     changes.extend(_sync_sectors(campaign, spec))
+    changes.extend(apply_file_settings(campaign, spec.draw.model_dump(mode="json")))
     return changes
 
 

@@ -19,18 +19,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from campaign import clock
 from campaign.attribution import response_totals
 from campaign.database import begin_write
+from campaign.draw.services import ensure_draw
 from campaign.extensions import db
 from campaign.failpoints import failpoint
 from campaign.formatting import format_datetime, plural
 from campaign.history import PLANNER, record_event
 from campaign.mailing.render import MailError
-from campaign.models import Campaign, CampaignState, Draw, DrawEntry, DrawTicket, JobRun
+from campaign.models import Campaign, CampaignState, JobRun
 from campaign.schedule.settings import setting
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,17 @@ class PlannedJob:
 
 
 def purge_date(campaign: Campaign) -> datetime:
-    """When the campaign's draw entries are deleted."""
+    """When the campaign's draw entries are deleted: ``schedule.purge_at`` when the file
+    sets it; else, once every prize is settled, the draw's ``retention_days`` after that
+    (``campaign.draw.purge.planned_erase``: what the consent and privacy texts promise);
+    else ``DATA_RETENTION_DAYS`` after the close, when the purge job looks again."""
+    from campaign.draw.purge import planned_erase
+
     if campaign.purge_at is not None:
         return campaign.purge_at
+    settled = planned_erase(campaign)
+    if settled is not None:
+        return settled
     # Days counted on the campaign's calendar: the same local time, summer time or not.
     days = timedelta(days=int(setting("DATA_RETENTION_DAYS")))
     return (campaign.local(campaign.effective_close) + days).astimezone(UTC)
@@ -248,22 +257,17 @@ def mark_closed(campaign: Campaign, now: datetime) -> Outcome:
 
 
 def purge_draw_entries(campaign: Campaign, now: datetime) -> Outcome:
-    """Delete the respondents' e-mail addresses (draw entries and tickets) once the draw
-    is done or there is nothing to draw; else wait for the draw."""
-    drawn = db.session.scalar(
-        select(func.count())
-        .select_from(Draw)
-        .where(Draw.campaign_id == campaign.id, Draw.performed_at.is_not(None))
-    )
-    if campaign.prizes and not drawn:
-        return WAITING, "Wacht op de trekking: de deelnames worden gewist zodra die gebeurd is."
-    begin_write()
-    entries = db.session.execute(delete(DrawEntry).where(DrawEntry.campaign_id == campaign.id))
-    db.session.execute(delete(DrawTicket).where(DrawTicket.campaign_id == campaign.id))
-    record_event(campaign, "purged", actor=PLANNER, now=now)
-    db.session.commit()
-    count = getattr(entries, "rowcount", 0) or 0
-    return DONE, f"{plural(count, 'deelname', 'deelnames')} aan de trekking gewist."
+    """Erase the respondents' e-mail addresses (draw entries, tickets, winner mails) once
+    the draw is done, every prize is settled and the campaign file's retention period
+    has passed (``campaign.draw.purge``); until then wait, and try again later."""
+    from campaign.draw.purge import purge_entries, purge_wait
+
+    wait = purge_wait(campaign, now)
+    if wait is not None:
+        return WAITING, wait
+    if ensure_draw(campaign).purged_at is not None:
+        return DONE, "De deelnames aan de trekking waren al gewist."
+    return DONE, purge_entries(campaign, actor=PLANNER, now=now, force=True).summary
 
 
 OPERATIONS: dict[str, Callable[[Campaign, datetime], Outcome]] = {

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from campaign import clock
 from campaign.auth.services import normalise_email
 from campaign.database import begin_write
+from campaign.draw.services import freeze_moment
+from campaign.draw.settings import exclusion_rule, fold, settings_of
 from campaign.extensions import db
 from campaign.models import Campaign, Draw, DrawEntry, DrawTicket, day_of
 
@@ -64,25 +66,42 @@ def draw_performed(campaign: Campaign) -> bool:
     return draw is not None and draw.performed_at is not None
 
 
-def _check_entry(campaign: Campaign, ticket: str, email: str, consent: bool) -> str:
-    """Validate before writing; return the normalised e-mail address."""
+def entry_address(campaign: Campaign, email: str) -> str:
+    """The address an entry is stored and compared under: normalised, and folded for the
+    campaign file's ``draw.fold_domains``; ``DrawError`` when the campaign file excludes it
+    (the organisers' staff) or it is invalid."""
+    try:
+        address = normalise_email(email)
+    except ValueError as exc:
+        raise DrawError("Vul een geldig e-mailadres in, bv. naam@organisatie.be.") from exc
+    settings = settings_of(campaign)
+    address = fold(address, settings.fold_domains)
+    if exclusion_rule(address, settings.exclude) is not None:
+        raise DrawError(
+            "Medewerkers van de organiserende organisaties kunnen niet meedoen aan de "
+            "wedstrijd. Bedankt om de vragenlijst in te vullen!"
+        )
+    return address
+
+
+def _check_entry(campaign: Campaign, ticket: str, email: str, consent: bool, now: datetime) -> str:
+    """Validate before writing; return the address to store (see ``entry_address``)."""
     if not ticket or len(ticket) > 100:
         raise DrawError("Deze deelname is niet geldig. Vul eerst de vragenlijst volledig in.")
     if not email.strip():
         raise DrawError("Vul je e-mailadres in.")
     if len(email.strip()) > MAX_EMAIL_LENGTH:
         raise DrawError("Dit e-mailadres is te lang.")
-    try:
-        address = normalise_email(email)
-    except ValueError as exc:
-        raise DrawError("Vul een geldig e-mailadres in, bv. naam@organisatie.be.") from exc
+    address = entry_address(campaign, email)
     if not consent:
         raise DrawError(
             "Duid aan dat we je e-mailadres mogen gebruiken voor de wedstrijd, "
             "anders kan je niet meedoen."
         )
-    if draw_performed(campaign):
-        raise DrawError("De trekking is al gebeurd: deelnemen kan niet meer.")
+    if now >= freeze_moment(campaign) or draw_performed(campaign):
+        raise DrawError(
+            "De wedstrijd is afgesloten: de lijst van deelnames is bevroren voor de trekking."
+        )
     return address
 
 
@@ -92,10 +111,13 @@ def enter_draw(
     """Spend a one-time ticket and enter ``email`` in the campaign's draw.
 
     Raises ``AlreadyEntered`` when the address already takes part (the ticket
-    stays unused) and ``DrawError`` for a missing consent, an invalid address,
-    or an unknown or already used ticket.  Nothing is stored on refusal.
+    stays unused; ``j.an+x@gmail.com`` is ``jan@gmail.com`` when the campaign file folds
+    gmail.com) and ``DrawError`` for a missing consent, an invalid or excluded address,
+    an unknown or already used ticket, or once the entries are frozen (the grace period
+    after the close has ended).  Nothing is stored on refusal.
     """
-    address = _check_entry(campaign, ticket, email, consent)
+    now = now or clock.now()
+    address = _check_entry(campaign, ticket, email, consent, now)
     begin_write()
     existing = db.session.scalar(
         select(DrawEntry.id).where(DrawEntry.campaign_id == campaign.id, DrawEntry.email == address)
@@ -120,7 +142,7 @@ def enter_draw(
         raise DrawError(
             "Deze deelname is niet (meer) geldig: elke ingevulde vragenlijst geeft één kans."
         )
-    entry = DrawEntry(campaign_id=campaign.id, email=address, created_at=day_of(now or clock.now()))
+    entry = DrawEntry(campaign_id=campaign.id, email=address, created_at=day_of(now))
     db.session.add(entry)
     try:
         db.session.commit()

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from campaign.database import begin_write
 from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import load_campaign
+from campaign.draw.services import mark_delivered, run_draw
 from campaign.extensions import db
-from campaign.models import Campaign, Draw, DrawEntry, JobRun, Message
+from campaign.models import Campaign, DrawEntry, JobRun, Message
 from campaign.schedule import runner, services
 from tests.test_attribution import SMALL_CAMPAIGN, key_figure
 
@@ -191,14 +192,17 @@ def test_the_purge_waits_for_the_draw_then_deletes_the_entries(campaign, clock, 
     # Tried again a day later, not at every sync.
     [item] = [i for i in services.jobs_to_schedule() if i.planned.job == "purge"]
     assert item.run_at == clock.moment + timedelta(hours=24)
-    begin_write()
-    db.session.add(
-        Draw(campaign_id=campaign.id, commitment="0" * 64, seed="s", performed_at=clock.moment)
-    )
-    db.session.commit()
+    run_draw(campaign, actor="coordinator@example.org")
     clock.moment += timedelta(days=1)
     assert services.run_job("purge", campaign.id, purge_at)
-    assert run_status(campaign, "purge") == ["done"]
+    assert run_status(campaign, "purge") == ["waiting"]  # the prize is not handed over yet
+    mark_delivered(campaign, 0, actor="coordinator@example.org")
+    # Now the draw's retention period decides the date (the consent text's promise).
+    erase_at = services.purge_date(campaign)
+    assert erase_at == clock.moment + timedelta(days=30)
+    clock.moment = erase_at + timedelta(minutes=1)
+    assert services.run_job("purge", campaign.id, erase_at)
+    assert run_status(campaign, "purge") == ["waiting", "done"]
     assert db.session.scalar(select(func.count()).select_from(DrawEntry)) == 0
 
 
