@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from campaign.auth.views import bp as auth_bp
+    from campaign.channels.views import bp as channels_bp
     from campaign.contacts.views import bp as contacts_bp
     from campaign.dashboard.views import bp as dashboard_bp
     from campaign.definitions.views import bp as definitions_bp
@@ -82,8 +83,8 @@ def register_blueprints(app: Flask) -> None:
     from campaign.schedule.views import bp as schedule_bp
     from campaign.survey.views import bp as survey_bp
 
-    blueprints = (auth_bp, dashboard_bp, contacts_bp, mailing_bp, schedule_bp, reminders_bp)
-    for blueprint in (*blueprints, results_bp, exports_bp, definitions_bp, survey_bp):
+    blueprints = (auth_bp, dashboard_bp, contacts_bp, channels_bp, mailing_bp, schedule_bp)
+    for blueprint in (*blueprints, reminders_bp, results_bp, exports_bp, definitions_bp, survey_bp):
         app.register_blueprint(blueprint)
     register_draw_blueprints(app)
 

@@ -2,10 +2,11 @@
 
 The one owner of these rules.  The survey asks it which sector a response
 counts for; the dashboard, the key-figure page, ``flask campaign stats`` and
-the reminder ask it for counts (per sector, per key figure, opens) and for the
+the reminder ask it for counts (per sector, per key figure, per channel, opens) and for the
 projection of a sector's completions to the close.  Links are made here too (a
-key figure's own link, a forwarded one, and the own links of many key figures
-at once), so that every link credits the key figure at the root of its chain.
+key figure's own link, a channel's, a forwarded one, and the own links of many
+key figures at once), so that every link credits the key figure or the channel
+(a website, a newsletter, a poster) at the root of its chain.
 
 Nobody else counts responses: a second copy of these queries is how the
 dashboard and the key-figure page would start to disagree.
@@ -22,7 +23,15 @@ from sqlalchemy import Table, case, func, insert, select
 
 from campaign import clock
 from campaign.extensions import db
-from campaign.models import Campaign, KeyFigure, Link, Response, new_link_code, today_utc
+from campaign.models import (
+    Campaign,
+    Channel,
+    KeyFigure,
+    Link,
+    Response,
+    new_link_code,
+    today_utc,
+)
 
 # --- the sector a response counts for -------------------------------------------------------
 
@@ -65,13 +74,29 @@ def root_link(key_figure: KeyFigure) -> Link:
 def forward_link(parent: Link) -> Link:
     """A new link for a respondent to forward (added, not committed).
 
-    It credits the same key figure as ``parent``, so a chain of forwards still
-    credits the key figure at its root.
+    It credits the same key figure (or channel) as ``parent``, so a chain of forwards
+    still credits the key figure or channel at its root.
     """
     link = Link(
-        campaign_id=parent.campaign_id, key_figure_id=parent.key_figure_id, parent_id=parent.id
+        campaign_id=parent.campaign_id,
+        key_figure_id=parent.key_figure_id,
+        channel_id=parent.channel_id,
+        parent_id=parent.id,
     )
     db.session.add(link)
+    return link
+
+
+def channel_link(channel: Channel) -> Link:
+    """The channel's own link, made (added to the session, not committed) when missing."""
+    link = None
+    if channel.id is not None:
+        link = db.session.scalar(
+            select(Link).where(Link.channel_id == channel.id, Link.parent_id.is_(None))
+        )
+    if link is None:
+        link = Link(campaign_id=channel.campaign_id, channel=channel)
+        db.session.add(link)
     return link
 
 
@@ -210,6 +235,22 @@ def key_figure_counts(key_figure: KeyFigure) -> KeyFigureCounts:
         forwarded_completed=forwarded.completed,
         forwards=int(forwards),
     )
+
+
+def counts_by_channel(campaign: Campaign) -> dict[int | None, Counts]:
+    """Counts per channel id, through the channel's own link and every link forwarded from
+    it (as ``counts_by_key_figure`` for key figures).  ``None``: links of no channel."""
+    return _counts(Link.channel_id, *counted_responses(campaign.id), through_links=True)
+
+
+def opens_by_channel(campaign: Campaign) -> dict[int, int]:
+    """Openings of the survey per channel id (its own link and its forwards)."""
+    rows = db.session.execute(
+        select(Link.channel_id, func.coalesce(func.sum(Link.open_count), 0))
+        .where(Link.campaign_id == campaign.id, Link.channel_id.is_not(None))
+        .group_by(Link.channel_id)
+    )
+    return {channel_id: int(opens) for channel_id, opens in rows if channel_id is not None}
 
 
 def opens_by_key_figure(campaign: Campaign) -> dict[int | None, int]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from campaign import clock
@@ -22,6 +23,9 @@ from campaign.models import Campaign, CampaignEvent
 PLANNER = "planner"
 #: The actor of a ``flask ...`` command.
 COMMAND_LINE = "opdrachtregel"
+#: Kind prefix of the audit's records of coordinator actions that recorded no event of
+#: their own (``actie:contacts.edit``): see ``campaign.auth.audit``.
+ACTION_PREFIX = "actie:"
 
 
 def current_actor(default: str = COMMAND_LINE) -> str:
@@ -30,7 +34,7 @@ def current_actor(default: str = COMMAND_LINE) -> str:
 
 
 def record_event(
-    campaign: Campaign,
+    campaign: Campaign | None,
     kind: str,
     *,
     actor: str | None = None,
@@ -40,9 +44,14 @@ def record_event(
     """Add an event to the session (the caller commits it with the change it describes).
 
     ``details`` must be JSON-serialisable: datetimes are stored as ISO strings.
+    ``campaign`` is None for what concerns no campaign (an account invited).  The
+    request notes that it recorded an event, so the audit's catch-all
+    (``campaign.auth.audit``) does not record the same action twice.
     """
+    if has_request_context():
+        g.recorded_events = getattr(g, "recorded_events", 0) + 1
     event = CampaignEvent(
-        campaign_id=campaign.id,
+        campaign_id=campaign.id if campaign is not None else None,
         kind=kind,
         actor=actor or current_actor(),
         happened_at=now or clock.now(),
@@ -59,10 +68,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def campaign_events(campaign: Campaign, limit: int = 100) -> Sequence[CampaignEvent]:
-    """The campaign's events, newest first."""
+    """The campaign's events, newest first; the audit's catch-all records of other actions
+    (``ACTION_PREFIX``) are left to the audit page."""
     query = (
         select(CampaignEvent)
-        .where(CampaignEvent.campaign_id == campaign.id)
+        .where(
+            CampaignEvent.campaign_id == campaign.id,
+            CampaignEvent.kind.not_like(f"{ACTION_PREFIX}%"),
+        )
         .order_by(CampaignEvent.happened_at.desc(), CampaignEvent.id.desc())
         .limit(limit)
     )

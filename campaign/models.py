@@ -579,7 +579,7 @@ class Coordinator(UserMixin, Model):
     invited_by: Mapped[str] = mapped_column(String(320), default="")
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Flask-Login refuses to log in (and to load) a deactivated account."""
         return self.deactivated_at is None
 

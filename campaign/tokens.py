@@ -27,6 +27,9 @@ KEY_FIGURE_PAGE = Purpose("key-figure-page", 400 * DAY)
 UNSUBSCRIBE = Purpose("unsubscribe", None)
 #: Resume link for a survey response.
 RESUME = Purpose("survey-resume", 120 * DAY)
+#: An invited (or reset) coordinator's link to set a password: three days, and once only
+#: (the payload's nonce must still be the account's ``token_nonce``).
+SET_PASSWORD = Purpose("set-password", 3 * DAY)
 
 
 class InvalidToken(Exception):

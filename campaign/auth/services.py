@@ -1,14 +1,24 @@
-"""Coordinator accounts: creation and password checks."""
+"""Coordinator accounts: creation, invitations with a one-time link, roles, partner
+limits, deactivation, and password checks."""
 
 import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from campaign import clock, formatting
+from campaign.auth import roles
 from campaign.database import begin_write
 from campaign.extensions import db
-from campaign.models import Coordinator
+from campaign.history import current_actor, record_event
+from campaign.models import Campaign, Coordinator, Message
+from campaign.tokens import SET_PASSWORD, InvalidToken, make_token, read_token
+from campaign.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +38,21 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
-def create_coordinator(email: str, password: str, name: str = "") -> Coordinator:
-    """Create a coordinator; raise ``AccountError`` for a bad address, a short password
-    or an address that already has an account."""
+def create_coordinator(
+    email: str,
+    password: str,
+    name: str = "",
+    role: str = roles.ADMIN,
+    partner: str | None = None,
+) -> Coordinator:
+    """Create an account with a password (``flask users create``; an administrator unless
+    ``role`` says otherwise); raise ``AccountError`` for a bad address, a short password,
+    an unknown role, or an address that already has an account."""
     try:
         email = normalise_email(email)
     except ValueError as exc:
         raise AccountError(str(exc).capitalize() + ".") from exc
+    check_role(role, partner or None)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
     begin_write()
@@ -42,7 +60,11 @@ def create_coordinator(email: str, password: str, name: str = "") -> Coordinator
         db.session.rollback()
         raise AccountError(f"Er bestaat al een account voor {email}.")
     coordinator = Coordinator(
-        email=email, name=name.strip(), password_hash=generate_password_hash(password)
+        email=email,
+        name=name.strip(),
+        password_hash=generate_password_hash(password),
+        role=role,
+        partner=partner or None,
     )
     db.session.add(coordinator)
     db.session.commit()
@@ -55,8 +77,199 @@ def find_coordinator(email: str) -> Coordinator | None:
 
 
 def authenticate(email: str, password: str) -> Coordinator | None:
-    """The coordinator with this e-mail and password, or None."""
+    """The active coordinator with this e-mail and password, or None (an invited account
+    without a password yet, a deactivated one)."""
     coordinator = find_coordinator(email)
-    if coordinator is None or not check_password_hash(coordinator.password_hash, password):
+    if coordinator is None or not coordinator.password_hash or not coordinator.is_active:
+        return None
+    if not check_password_hash(coordinator.password_hash, password):
         return None
     return coordinator
+
+
+# --- accounts managed on the dashboard -------------------------------------------------
+
+
+def check_role(role: str, partner: str | None, organisers: list[str] | None = None) -> None:
+    """Raise ``AccountError`` for an unknown role, a limited administrator, or a partner
+    that is not one of ``organisers`` (when given)."""
+    if role not in roles.ROLE_LABELS:
+        raise AccountError(f"Onbekende rol '{role}'. Kies uit: {', '.join(roles.ROLE_LABELS)}.")
+    if partner and role == roles.ADMIN:
+        raise AccountError(
+            "Een campagnebeheerder ziet alle partners: kies 'Coördinator' of 'Kijker' "
+            "om een account tot één partnerorganisatie te beperken."
+        )
+    if partner and organisers is not None and partner not in organisers:
+        raise AccountError(f"Onbekende partnerorganisatie '{partner}'.")
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """What an administrator fills in to invite or change an account."""
+
+    name: str = ""
+    role: str = roles.COORDINATOR
+    partner: str | None = None
+
+
+def invite_coordinator(
+    campaign: Campaign, email: str, choice: AccountChoice, now: datetime | None = None
+) -> Coordinator:
+    """Make an account without a password and queue (in ``campaign``'s outbox) the mail
+    with its one-time link to set one.  Raises ``AccountError``; writes nothing then."""
+    try:
+        email = normalise_email(email)
+    except ValueError as exc:
+        raise AccountError(str(exc).capitalize() + ".") from exc
+    partner = choice.partner or None
+    check_role(choice.role, partner, list(campaign.organisers or []))
+    begin_write()
+    if find_coordinator(email) is not None:
+        db.session.rollback()
+        raise AccountError(f"Er bestaat al een account voor {email}.")
+    coordinator = Coordinator(
+        email=email,
+        name=choice.name.strip()[:200],
+        password_hash="",
+        role=choice.role,
+        partner=partner,
+        invited_by=current_actor(),
+    )
+    db.session.add(coordinator)
+    db.session.flush()
+    _queue_password_mail(campaign, coordinator, reset=False, now=now)
+    record_event(campaign, "account_invited", email=email, role=choice.role, partner=partner)
+    db.session.commit()
+    log.info("coordinator %s invited", coordinator.id)
+    return coordinator
+
+
+def _queue_password_mail(
+    campaign: Campaign, coordinator: Coordinator, *, reset: bool, now: datetime | None
+) -> None:
+    """A new one-time link (the old one stops working) and its mail, in the caller's
+    transaction."""
+    from campaign.mailing.render import campaign_context
+    from campaign.mailing.services import Recipient, insert_ignoring_duplicates, render_rows
+
+    now = now or clock.now()
+    coordinator.token_nonce = secrets.token_urlsafe(24)
+    coordinator.token_issued_at = now
+    token = make_token(SET_PASSWORD, {"c": coordinator.id, "n": coordinator.token_nonce})
+    valid_until = now + timedelta(seconds=SET_PASSWORD.max_age or 0)
+    context = {
+        **campaign_context(campaign),
+        "name": coordinator.name,
+        "inviter": current_actor(),
+        "reset": reset,
+        "role_label": roles.ROLE_LABELS[coordinator.role],
+        "partner": coordinator.partner or "",
+        "set_password_url": public_url("auth.set_password", token=token),
+        "valid_until": formatting.format_datetime(campaign.local(valid_until)),
+    }
+    last_round = db.session.scalar(
+        select(func.max(Message.round)).where(
+            Message.campaign_id == campaign.id,
+            Message.kind == "account",
+            Message.recipient_email == coordinator.email,
+        )
+    )
+    recipient = Recipient(email=coordinator.email, name=coordinator.name, context=context)
+    rows = render_rows(campaign, "account", [recipient], (last_round or 0) + 1)
+    insert_ignoring_duplicates(rows, now)
+
+
+def send_password_link(
+    campaign: Campaign, coordinator: Coordinator, now: datetime | None = None
+) -> None:
+    """ "Wachtwoord opnieuw instellen": a new one-time link by mail (the old one stops
+    working); the current password keeps working until the new one is set."""
+    begin_write()
+    _queue_password_mail(campaign, coordinator, reset=True, now=now)
+    record_event(campaign, "account_reset", email=coordinator.email)
+    db.session.commit()
+    log.info("coordinator %s: new set-password link", coordinator.id)
+
+
+def account_for_token(token: str) -> Coordinator:
+    """The account a set-password link is for; ``InvalidToken`` when the link was
+    tampered with, expired, already used or replaced, or the account is deactivated."""
+    payload = read_token(SET_PASSWORD, token)
+    coordinator = db.session.get(Coordinator, int(payload.get("c", 0)))
+    if (
+        coordinator is None
+        or not coordinator.token_nonce
+        or not secrets.compare_digest(coordinator.token_nonce, str(payload.get("n", "")))
+        or coordinator.deactivated_at is not None
+    ):
+        raise InvalidToken()
+    return coordinator
+
+
+def set_password(token: str, password: str, confirmation: str) -> Coordinator:
+    """Set the password through a one-time link; the link then stops working.
+
+    Raises ``InvalidToken`` (see ``account_for_token``) or ``AccountError`` (too short,
+    not the same twice).  Two requests with one link: one wins, the other is refused.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
+    if password != confirmation:
+        raise AccountError("De twee wachtwoorden zijn niet gelijk.")
+    nonce = str(read_token(SET_PASSWORD, token).get("n", ""))
+    begin_write()
+    coordinator = account_for_token(token)
+    # The nonce is checked again by the UPDATE itself: of two requests with one link,
+    # the second finds nothing to change.
+    changed: Any = db.session.execute(
+        update(Coordinator)
+        .where(Coordinator.id == coordinator.id, Coordinator.token_nonce == nonce)
+        .values(password_hash=generate_password_hash(password), token_nonce=None)
+    )
+    if not changed.rowcount:
+        db.session.rollback()
+        raise InvalidToken()
+    record_event(None, "password_set", actor=coordinator.email, email=coordinator.email)
+    db.session.commit()
+    db.session.refresh(coordinator)
+    log.info("coordinator %s set a password", coordinator.id)
+    return coordinator
+
+
+def change_account(
+    campaign: Campaign, coordinator: Coordinator, choice: AccountChoice, acting_id: int
+) -> None:
+    """Change an account's name, role and partner.  Refuses (``AccountError``) to take the
+    administrator role from oneself, so that someone can still manage the accounts."""
+    partner = choice.partner or None
+    check_role(choice.role, partner, list(campaign.organisers or []))
+    if coordinator.id == acting_id and choice.role != roles.ADMIN:
+        raise AccountError("Je kunt je eigen rol als campagnebeheerder niet afgeven.")
+    begin_write()
+    old = f"{coordinator.role}/{coordinator.partner or 'alle partners'}"
+    coordinator.name = choice.name.strip()[:200] or coordinator.name
+    coordinator.role = choice.role
+    coordinator.partner = partner
+    new = f"{coordinator.role}/{coordinator.partner or 'alle partners'}"
+    record_event(campaign, "account_changed", email=coordinator.email, old=old, new=new)
+    db.session.commit()
+
+
+def set_active(campaign: Campaign, coordinator: Coordinator, active: bool, acting_id: int) -> None:
+    """Deactivate (no login; an open session ends at its next request) or reactivate an
+    account.  Refuses (``AccountError``) to deactivate oneself."""
+    if not active and coordinator.id == acting_id:
+        raise AccountError("Je kunt je eigen account niet deactiveren.")
+    begin_write()
+    coordinator.deactivated_at = None if active else clock.now()
+    if not active:
+        coordinator.token_nonce = None  # an outstanding set-password link dies with it
+    kind = "account_reactivated" if active else "account_deactivated"
+    record_event(campaign, kind, email=coordinator.email)
+    db.session.commit()
+    log.info("coordinator %s %s", coordinator.id, kind)
+
+
+def all_accounts() -> list[Coordinator]:
+    return list(db.session.scalars(select(Coordinator).order_by(Coordinator.email)))

@@ -1,20 +1,46 @@
+"""Login, the one-time set-password page, the accounts ("Team") and the audit page."""
+
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from campaign.auth.forms import LoginForm
-from campaign.auth.services import authenticate
+from campaign.auth import access, audit, roles, services
+from campaign.auth.forms import AccountForm, InviteForm, LoginForm, SetPasswordForm
+from campaign.auth.services import AccountError, authenticate
+from campaign.dashboard.navigation import register_tab
+from campaign.definitions.services import campaign_or_404
 from campaign.extensions import db, login_manager
 from campaign.models import Coordinator
+from campaign.tokens import InvalidToken
 
 bp = Blueprint("auth", __name__)
+bp.before_app_request(audit.start_request)
+bp.before_app_request(access.check_access)
+bp.after_app_request(audit.record_action)
+bp.app_context_processor(
+    lambda: {
+        "may_open": access.may_open,
+        "may_change": roles.can_change,
+        "role_labels": roles.ROLE_LABELS,
+    }
+)
+
+register_tab("auth.accounts", "Team", "team", 80)
+register_tab("auth.audit_log", "Logboek", "audit", 90)
+
+BAD_LINK = (
+    "Deze link werkt niet (meer): hij werd al gebruikt, vervangen door een nieuwere, of hij "
+    "is verlopen. Vraag een campagnebeheerder om je een nieuwe link te sturen."
+)
 
 
 @login_manager.user_loader
 def load_coordinator(user_id: str) -> Coordinator | None:
-    return db.session.get(Coordinator, int(user_id)) if user_id.isdigit() else None
+    """The logged-in account; None (logged out) once it was deactivated."""
+    coordinator = db.session.get(Coordinator, int(user_id)) if user_id.isdigit() else None
+    return coordinator if coordinator is not None and coordinator.is_active else None
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,3 +74,140 @@ def logout() -> Response:
     logout_user()
     flash("Je bent afgemeld.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/wachtwoord/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> str | Response | tuple[str, int]:
+    """The invited (or reset) colleague's one-time page to choose a password."""
+    try:
+        account = services.account_for_token(token)
+    except InvalidToken:
+        return render_template("auth/bad_link.html", text=BAD_LINK), 404
+    form = SetPasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            services.set_password(token, form.password.data or "", form.confirmation.data or "")
+        except InvalidToken:
+            return render_template("auth/bad_link.html", text=BAD_LINK), 404
+        except AccountError as exc:
+            error = str(exc)
+        else:
+            logout_user()
+            flash("Je wachtwoord is ingesteld. Meld je nu aan.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, account=account, error=error)
+
+
+# --- the accounts ("Team") -------------------------------------------------------------
+
+
+@bp.route("/dashboard/<slug>/team/", methods=["GET", "POST"])
+@access.admin_only
+def accounts(slug: str) -> str | Response | tuple[str, int]:
+    campaign = campaign_or_404(slug)
+    form = InviteForm()
+    form.set_partners(list(campaign.organisers or []))
+    if form.validate_on_submit():
+        try:
+            invited = services.invite_coordinator(campaign, form.email.data or "", form.choice())
+        except AccountError as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
+        else:
+            flash(
+                f"{invited.email} is uitgenodigd: de mail met de link om een wachtwoord te "
+                "kiezen staat in de wachtrij.",
+                "success",
+            )
+            return redirect(url_for("auth.accounts", slug=slug))
+    status = 400 if form.errors else 200
+    page = render_template(
+        "auth/accounts.html", campaign=campaign, form=form, accounts=services.all_accounts()
+    )
+    return page, status
+
+
+def _account(account_id: int) -> Coordinator:
+    account = db.session.get(Coordinator, account_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+@bp.route("/dashboard/<slug>/team/<int:account_id>/", methods=["GET", "POST"])
+@access.admin_only
+def account(slug: str, account_id: int) -> str | Response | tuple[str, int]:
+    campaign = campaign_or_404(slug)
+    target = _account(account_id)
+    form = AccountForm(obj=target if request.method == "GET" else None)
+    form.set_partners(list(campaign.organisers or []))
+    if request.method == "GET":
+        form.partner.data = target.partner or ""
+    elif form.validate_on_submit():
+        try:
+            services.change_account(campaign, target, form.choice(), current_user.id)
+        except AccountError as exc:
+            form.role.errors = [*form.role.errors, str(exc)]
+        else:
+            flash(f"Het account van {target.email} is opgeslagen.", "success")
+            return redirect(url_for("auth.accounts", slug=slug))
+    status = 400 if form.errors else 200
+    return render_template(
+        "auth/account.html", campaign=campaign, form=form, account=target
+    ), status
+
+
+@bp.post("/dashboard/<slug>/team/<int:account_id>/actief")
+@access.admin_only
+def set_active(slug: str, account_id: int) -> Response:
+    campaign = campaign_or_404(slug)
+    target = _account(account_id)
+    active = request.form.get("actief") == "1"
+    try:
+        services.set_active(campaign, target, active, current_user.id)
+    except AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        state = "weer actief" if active else "gedeactiveerd: aanmelden kan niet meer"
+        flash(f"Het account van {target.email} is {state}.", "success")
+    return redirect(url_for("auth.accounts", slug=slug))
+
+
+@bp.post("/dashboard/<slug>/team/<int:account_id>/wachtwoordlink")
+@access.admin_only
+def reset(slug: str, account_id: int) -> Response:
+    campaign = campaign_or_404(slug)
+    target = _account(account_id)
+    if not target.is_active:
+        flash("Activeer het account eerst opnieuw.", "error")
+    else:
+        services.send_password_link(campaign, target)
+        flash(
+            f"Een nieuwe link om een wachtwoord te kiezen staat in de wachtrij voor "
+            f"{target.email}; een vorige link werkt niet meer.",
+            "success",
+        )
+    return redirect(url_for("auth.accounts", slug=slug))
+
+
+# --- the audit page --------------------------------------------------------------------
+
+
+@bp.get("/dashboard/<slug>/logboek/")
+def audit_log(slug: str) -> str:
+    campaign = campaign_or_404(slug)
+    args = request.args
+    chosen = audit.AuditFilter(
+        kind=args.get("soort", "")[:40],
+        actor=args.get("wie", "")[:320],
+        campaign=slug,
+        page=args.get("pagina", 1, type=int) or 1,
+    )
+    return render_template(
+        "auth/audit.html",
+        campaign=campaign,
+        chosen=chosen,
+        page=audit.audit_page(chosen),
+        kind_label=audit.kind_label,
+        describe=audit.describe,
+    )

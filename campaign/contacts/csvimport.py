@@ -28,6 +28,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sector": ("sector",),
     "network": ("network", "netwerk"),
     "reach": ("reach", "bereik"),
+    "partner": ("partner", "partnerorganisatie", "partnerorganisation"),
 }
 REQUIRED = ("name", "email")
 #: Dutch column names, as shown in messages and in the template file.
@@ -38,9 +39,10 @@ COLUMN_LABELS = {
     "sector": "sector",
     "network": "netwerk",
     "reach": "bereik",
+    "partner": "partner",
 }
 #: Longest text the database columns take.
-MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "network": 200}
+MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "network": 200, "partner": 200}
 DELIMITERS = {";": "puntkomma", ",": "komma", "\t": "tab"}
 
 _HEADER_INDEX = {
@@ -71,6 +73,8 @@ class KeyFigureRow:
     sector_id: int | None = None
     network: str = ""
     reach: int | None = None
+    #: As written in the file; resolved to an organiser by the import (``partner_for``).
+    partner: str = ""
 
 
 @dataclass
@@ -326,6 +330,7 @@ def _check_row(
         sector_id=sector_id,
         network=get.get("network", ""),
         reach=reach,
+        partner=get.get("partner", ""),
     )
     return row, problems
 

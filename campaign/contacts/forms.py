@@ -7,6 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Field, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (no stub yet)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import TextInput
 
@@ -62,7 +63,11 @@ class KeyFigureForm(FlaskForm):
         "Bereik",
         validators=[Optional(), NumberRange(min=0, message="Het bereik kan niet negatief zijn.")],
     )
+    partner = SelectField("Partnerorganisatie", choices=[], validate_choice=False)
     submit = SubmitField("Opslaan")
+
+    def set_partners(self, partners: list[str]) -> None:
+        self.partner.choices = [SelectChoice(name, name) for name in partners]
 
     def set_sectors(self, sectors: list[Any]) -> None:
         self.sector.choices = [("", "Geen sector")] + [(s.code, s.name) for s in sectors]
@@ -76,6 +81,7 @@ class KeyFigureForm(FlaskForm):
             "sector_code": self.sector.data or None,
             "network": self.network.data or "",
             "reach": self.reach.data,
+            "partner": self.partner.data or "",
         }
 
     def show_errors(self, errors: dict[str, str]) -> None:

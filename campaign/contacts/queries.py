@@ -28,6 +28,8 @@ class ListFilter:
     #: "actief", "afgemeld" or "" for all.
     status: str = ""
     page: int = 1
+    #: Only this partner organisation's key figures (an account limited to a partner).
+    partner: str | None = None
 
     @property
     def active(self) -> bool:
@@ -46,6 +48,8 @@ def all_key_figures(campaign: Campaign) -> list[KeyFigure]:
 
 def _conditions(campaign: Campaign, chosen: ListFilter) -> list[Any]:
     conditions: list[Any] = [KeyFigure.campaign_id == campaign.id]
+    if chosen.partner:
+        conditions.append(KeyFigure.partner == chosen.partner)
     if chosen.search:
         pattern = f"%{_escape_like(chosen.search.strip().lower())}%"
         conditions.append(

@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign import attribution, clock
+from campaign.auth import roles
 from campaign.auth.services import normalise_email
 from campaign.contacts.csvimport import DELIMITERS, ParsedFile, Problem, parse_key_figures
 from campaign.database import begin_write
@@ -21,7 +22,7 @@ from campaign.models import Campaign, KeyFigure, Link, Sector
 log = logging.getLogger(__name__)
 
 #: Key-figure fields an import or an edit may change (the e-mail is the key).
-FIELDS = ("name", "organisation", "sector_id", "network", "reach")
+FIELDS = ("name", "organisation", "sector_id", "network", "reach", "partner")
 #: CSV column -> key-figure field.
 COLUMN_FIELDS = {
     "name": "name",
@@ -29,6 +30,7 @@ COLUMN_FIELDS = {
     "sector": "sector_id",
     "network": "network",
     "reach": "reach",
+    "partner": "partner",
 }
 
 
@@ -72,13 +74,16 @@ def save_key_figure(
     sector_code: str | None = None,
     network: str = "",
     reach: int | None = None,
+    partner: str = "",
 ) -> KeyFigure:
     """Create the key figure, or update the one with this e-mail; give it its own link.
 
-    Raises ``ContactError`` for an invalid e-mail address or an unknown sector.
+    Raises ``ContactError`` for an invalid e-mail address, an unknown sector or partner.
     """
     try:
         email = normalise_email(email)
+        if partner:
+            partner = roles.partner_for(list(campaign.organisers or []), partner)
     except ValueError as exc:
         raise ContactError(str(exc).capitalize()) from exc
     sector = None
@@ -96,6 +101,9 @@ def save_key_figure(
     key_figure.sector = sector
     key_figure.network = network.strip()
     key_figure.reach = reach
+    key_figure.partner = partner or roles.partner_for(
+        list(campaign.organisers or []), key_figure.partner
+    )
     db.session.flush()
     attribution.root_link(key_figure)
     db.session.commit()
@@ -137,6 +145,13 @@ def _clean_edit(
     reach = values.get("reach")
     if reach is not None and reach < 0:
         errors["reach"] = "Het bereik kan niet negatief zijn."
+    partner = ""
+    try:
+        # An edit without a partner keeps the key figure's own.
+        given = values.get("partner") or (key_figure.partner if key_figure is not None else "")
+        partner = roles.partner_for(list(campaign.organisers or []), given)
+    except roles.PartnerError as exc:
+        errors["partner"] = str(exc)
     if errors:
         raise ContactError(" ".join(errors.values()), errors)
     return {
@@ -146,6 +161,7 @@ def _clean_edit(
         "sector_id": sector.id if sector else None,
         "network": (values.get("network") or "").strip(),
         "reach": reach,
+        "partner": partner,
     }
 
 
@@ -277,6 +293,7 @@ def import_key_figures(
     """
     sectors = list(campaign.sectors)
     parsed = parse_key_figures(data, sectors)
+    _check_partners(campaign, parsed)
     report = _report(parsed, skip_invalid, dry_run)
     if not report.accepted or not parsed.rows:
         return report
@@ -307,6 +324,39 @@ def import_key_figures(
         report.skipped,
     )
     return report
+
+
+def _check_partners(campaign: Campaign, parsed: ParsedFile) -> None:
+    """Resolve each row's partner (``roles.partner_for``: the account's limit, the only
+    organiser, else the first); a row with an unknown partner, or (for an account limited
+    to a partner) a key figure of another partner, becomes a problem of its line."""
+    organisers = list(campaign.organisers or [])
+    limit = roles.partner_limit()
+    others: set[str] = set()
+    if limit:
+        others = set(
+            db.session.scalars(
+                select(KeyFigure.email).where(
+                    KeyFigure.campaign_id == campaign.id, KeyFigure.partner != limit
+                )
+            )
+        )
+    valid = []
+    for row in parsed.rows:
+        try:
+            row.partner = roles.partner_for(organisers, row.partner)
+        except roles.PartnerError as exc:
+            parsed.problems.append(Problem(row.line, str(exc)))
+        else:
+            if row.email not in others:
+                valid.append(row)
+                continue
+            parsed.problems.append(
+                Problem(row.line, f"{row.email} is een sleutelfiguur van een andere partner.")
+            )
+        parsed.invalid_lines.append(row.line)
+    parsed.rows = valid
+    parsed.invalid_lines.sort()
 
 
 @dataclass

@@ -8,6 +8,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from campaign.auth import roles
+from campaign.auth.access import partner_scoped
 from campaign.contacts import queries, services
 from campaign.contacts.detail import key_figure_detail, resend_from_detail
 from campaign.contacts.forms import KeyFigureForm, UploadForm
@@ -40,10 +42,12 @@ def _list_filter() -> queries.ListFilter:
         sector=args.get("sector", ""),
         status=args.get("status", "") if args.get("status") in ("actief", "afgemeld") else "",
         page=args.get("page", 1, type=int) or 1,
+        partner=roles.partner_limit(),
     )
 
 
 @bp.get("/")
+@partner_scoped
 def index(slug: str) -> str:
     campaign = campaign_or_404(slug)
     chosen = _list_filter()
@@ -52,6 +56,7 @@ def index(slug: str) -> str:
 
 
 @bp.route("/importeren", methods=["GET", "POST"])
+@partner_scoped
 def upload(slug: str) -> str:
     campaign = campaign_or_404(slug)
     form = UploadForm()
@@ -67,6 +72,7 @@ def upload(slug: str) -> str:
 
 
 @bp.get("/sjabloon.csv")
+@partner_scoped
 def download_template(slug: str) -> Response:
     campaign = campaign_or_404(slug)
     return Response(
@@ -77,10 +83,12 @@ def download_template(slug: str) -> Response:
 
 
 @bp.route("/nieuw", methods=["GET", "POST"])
+@partner_scoped
 def new(slug: str) -> Any:
     campaign = campaign_or_404(slug)
     form = KeyFigureForm()
     form.set_sectors(campaign.sectors)
+    form.set_partners(roles.partner_choices(campaign.organisers))
     if form.validate_on_submit():
         try:
             key_figure = services.create_key_figure(campaign, **form.values())
@@ -93,11 +101,13 @@ def new(slug: str) -> Any:
 
 
 @bp.route("/<int:key_figure_id>/", methods=["GET", "POST"])
+@partner_scoped
 def edit(slug: str, key_figure_id: int) -> Any:
     campaign = campaign_or_404(slug)
     key_figure = _key_figure(campaign, key_figure_id)
     form = KeyFigureForm(obj=key_figure if request.method == "GET" else None)
     form.set_sectors(campaign.sectors)
+    form.set_partners(roles.partner_choices(campaign.organisers))
     if request.method == "GET":
         form.sector.data = key_figure.sector.code if key_figure.sector else ""
     elif form.validate_on_submit():
@@ -118,6 +128,7 @@ def edit(slug: str, key_figure_id: int) -> Any:
 
 
 @bp.post("/<int:key_figure_id>/afmelden")
+@partner_scoped
 def opt_out(slug: str, key_figure_id: int) -> WerkzeugResponse:
     key_figure = _key_figure(campaign_or_404(slug), key_figure_id)
     opted_out = request.form.get("opted_out") == "1"
@@ -133,6 +144,7 @@ def opt_out(slug: str, key_figure_id: int) -> WerkzeugResponse:
 
 
 @bp.get("/<int:key_figure_id>/overzicht")
+@partner_scoped
 def detail(slug: str, key_figure_id: int) -> str:
     """One key figure: mails and their states, link, own page, counts, "opnieuw versturen"."""
     campaign = campaign_or_404(slug)
@@ -145,6 +157,7 @@ def detail(slug: str, key_figure_id: int) -> str:
 
 
 @bp.post("/<int:key_figure_id>/opnieuw-versturen")
+@partner_scoped
 def resend(slug: str, key_figure_id: int) -> WerkzeugResponse:
     campaign = campaign_or_404(slug)
     key_figure = _key_figure(campaign, key_figure_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from campaign import clock
+from campaign.channels.services import ChannelRow, channel_rows
 from campaign.dashboard import charts, tables
 from campaign.dashboard.coverage import Coverage, coverage
 from campaign.dashboard.figures import Dashboard, dashboard
@@ -22,15 +23,23 @@ class DashboardPage:
     networks: list[tables.NetworkRow]
     coverage: Coverage
     closing: Closing
+    channels: list[ChannelRow]
 
 
 def dashboard_page(
-    campaign: Campaign, chosen: tables.TableFilter, now: datetime | None = None
+    campaign: Campaign,
+    chosen: tables.TableFilter,
+    now: datetime | None = None,
+    partner: str | None = None,
 ) -> DashboardPage:
-    """Everything the campaign's dashboard shows, for the key-figure table as ``chosen``."""
+    """Everything the campaign's dashboard shows, for the key-figure table as ``chosen``;
+    with ``partner`` (an account limited to it) only that partner's key figures, networks
+    and channels beside the campaign-wide totals."""
     now = now or clock.now()
     figures = dashboard(campaign, now)
     rows = tables.all_key_figure_rows(campaign)
+    if partner:
+        rows = [row for row in rows if row.partner == partner]
     return DashboardPage(
         figures=figures,
         charts=charts.charts(figures),
@@ -38,6 +47,7 @@ def dashboard_page(
         networks=tables.network_table(rows),
         coverage=coverage(campaign),
         closing=closing(campaign, now),
+        channels=channel_rows(campaign, partner),
     )
 
 

@@ -77,6 +77,8 @@ class KeyFigureRow:
     started: int
     completed: int
     last_completed: datetime | None
+    #: The partner organisation the key figure belongs to.
+    partner: str = ""
 
 
 def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
@@ -99,6 +101,7 @@ def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
             Sector.code,
             Sector.name,
             KeyFigure.opted_out_at,
+            KeyFigure.partner,
         )
         .outerjoin(Sector, Sector.id == KeyFigure.sector_id)
         .where(KeyFigure.campaign_id == campaign.id)
@@ -114,6 +117,7 @@ def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
         code,
         sector_name,
         opted_out_at,
+        partner,
     ) in db.session.execute(query):
         counts = activity.get(kid, NO_ACTIVITY)
         rows.append(
@@ -130,6 +134,7 @@ def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
                 started=counts.started,
                 completed=counts.completed,
                 last_completed=counts.last_completed,
+                partner=partner,
             )
         )
     return rows

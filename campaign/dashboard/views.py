@@ -19,6 +19,8 @@ from flask import (
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from campaign.auth import roles
+from campaign.auth.access import partner_scoped
 from campaign.dashboard.page import dashboard_page, live_figures
 from campaign.dashboard.queries import closing
 from campaign.dashboard.tables import (
@@ -49,6 +51,7 @@ def require_login() -> None:
 
 
 @bp.get("/")
+@partner_scoped
 def index() -> str:
     return render_template("dashboard/index.html", campaigns=list_campaigns())
 
@@ -76,7 +79,7 @@ def _overview_page(campaign: Campaign, **form: Any) -> str:
     return render_template(
         "dashboard/campaign.html",
         campaign=campaign,
-        page=dashboard_page(campaign, chosen),
+        page=dashboard_page(campaign, chosen, partner=roles.partner_limit()),
         chosen=chosen,
         sorts=SORTS,
         results=RESULTS,
@@ -86,11 +89,13 @@ def _overview_page(campaign: Campaign, **form: Any) -> str:
 
 
 @bp.get("/<slug>/")
+@partner_scoped
 def campaign(slug: str) -> str:
     return _overview_page(campaign_or_404(slug))
 
 
 @bp.get("/<slug>/cijfers.json")
+@partner_scoped
 def figures_json(slug: str) -> Response:
     """The dashboard's figures, polled by the page every 30 s."""
     reply = jsonify(live_figures(campaign_or_404(slug)))
@@ -161,5 +166,6 @@ PLOTLY_DIR = Path(plotly.__file__).resolve().parent / "package_data"
 
 
 @bp.get("/static/plotly.min.js")
+@partner_scoped
 def plotly_js() -> Response:
     return send_from_directory(PLOTLY_DIR, "plotly.min.js", max_age=30 * 24 * 3600)

@@ -7,7 +7,8 @@ after the close): the scheduler's purge job asks ``purge_wait`` and then calls
 ``purge_entries``; ``flask draw purge SLUG`` does it by hand.
 
 What: the draw entries and tickets are deleted; the winner mails in the outbox
-keep their status and dates but lose the address, the bodies and the headers.
+keep their status and dates but lose the address, the bodies and the headers (and
+their ``.eml`` copies, without ``MAIL_SERVER``, are deleted).
 On SQLite the deleted bytes are overwritten (``secure_delete``) and the WAL is
 checkpointed and truncated, so no address is left in the database file or its
 WAL; on PostgreSQL the two tables are vacuumed.  The ``Draw`` row (receipts,
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import CursorResult, String, case, delete, literal, select, text, update
 from sqlalchemy import cast as sql_cast
 
@@ -31,6 +33,7 @@ from campaign.draw.settings import settings_of
 from campaign.extensions import db
 from campaign.formatting import format_date, plural
 from campaign.history import record_event
+from campaign.mailing.transport import eml_path, outbox_dir
 from campaign.models import Campaign, Draw, DrawEntry, DrawTicket, Message, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,13 @@ def purge_entries(
     if dialect == "sqlite":
         db.session.execute(text("PRAGMA secure_delete = ON"))
     draw = locked_draw(campaign)
+    mail_ids = list(
+        db.session.scalars(
+            select(Message.id).where(
+                Message.campaign_id == campaign.id, Message.kind.in_(ENTRANT_KINDS)
+            )
+        )
+    )
     entries = _rowcount(
         db.session.execute(delete(DrawEntry).where(DrawEntry.campaign_id == campaign.id))
     )
@@ -121,6 +131,7 @@ def purge_entries(
         db.session.execute(text("PRAGMA secure_delete = OFF"))
     db.session.commit()
     _flush_storage(dialect)
+    _remove_eml_files(mail_ids)
     log.info("campaign %s: draw entries erased by %s", campaign.slug, actor)
     return PurgeResult(entries, mails)
 
@@ -188,3 +199,10 @@ def _flush_storage(dialect: str) -> None:
     if dialect == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM draw_entries, draw_tickets, messages"))
+
+
+def _remove_eml_files(mail_ids: list[int]) -> None:
+    """Without ``MAIL_SERVER`` a sent mail is also an ``.eml`` file: the winner mails' go."""
+    folder = outbox_dir(current_app)
+    for mail_id in mail_ids:
+        eml_path(folder, mail_id).unlink(missing_ok=True)

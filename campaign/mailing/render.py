@@ -20,7 +20,7 @@ from campaign.models import Campaign
 EMAILS_DIR = ROOT / "emails"
 
 #: Kinds of mail with a template pair in emails/.
-KINDS = ("invitation", "reminder", "winner", "test")
+KINDS = ("invitation", "reminder", "winner", "test", "account")
 
 #: Minutes the questionnaire takes, as promised in the invitation.
 SURVEY_MINUTES = 20
@@ -32,6 +32,7 @@ DEFAULT_SUBJECTS = {
     "invitation": "Help je mee met de bevraging '{title}'?",
     "reminder": "Nog tot {close_date}: vul de bevraging '{title}' in",
     "winner": "Proficiat, je hebt gewonnen!",
+    "account": "Je account voor de campagne '{title}'",
 }
 
 #: The placeholders a subject in the campaign file may use, each filled from the mail's

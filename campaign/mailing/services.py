@@ -467,8 +467,14 @@ def key_figure_qr(token: str, kind: str) -> tuple[bytes, str]:
     """The QR code of the key figure's link as a poster-sized PNG or SVG file."""
     key_figure = key_figure_from_token(KEY_FIGURE_PAGE, token)
     link = root_links([key_figure])[key_figure.id]
+    return qr_file(survey_url(link), kind)
+
+
+def qr_file(url: str, kind: str) -> tuple[bytes, str]:
+    """The QR code of ``url`` as a poster-sized PNG or SVG file, with its mimetype (for a
+    key figure's link and a channel's alike)."""
     buffer = io.BytesIO()
-    qr = segno.make(survey_url(link), error="m")
+    qr = segno.make(url, error="m")
     if kind == "svg":
         qr.save(buffer, kind="svg", scale=10, border=4)
         return buffer.getvalue(), "image/svg+xml"

@@ -11,7 +11,6 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "0005"
 down_revision = "0004"
@@ -30,9 +29,14 @@ def upgrade():
         sa.Column("partner", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=320), nullable=False),
-        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("campaign_id", "name"),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_channels_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channels")),
+        sa.UniqueConstraint("campaign_id", "name", name=op.f("uq_channels_campaign_id")),
     )
     with op.batch_alter_table("channels", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_channels_campaign_id"), ["campaign_id"], unique=False)
@@ -57,13 +61,9 @@ def upgrade():
             sa.Column("role", sa.String(length=20), nullable=False, server_default="admin")
         )
         batch_op.add_column(sa.Column("partner", sa.String(length=200), nullable=True))
-        batch_op.add_column(
-            sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("token_nonce", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("token_issued_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("token_issued_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
             sa.Column("invited_by", sa.String(length=320), nullable=False, server_default="")
         )

@@ -1,0 +1,102 @@
+"""The one access check of the coordinator side, run before every /dashboard/ request.
+
+``check_access`` is registered for the whole app (``before_app_request``), so a new
+page under /dashboard/ is covered without doing anything, and refused by default
+where it could show too much:
+
+- nobody who is not logged in (or whose account was deactivated) gets a page;
+- a viewer changes nothing: every request but GET and HEAD answers 403;
+- a page marked ``admin_only`` (the accounts) is for the campaign administrator;
+- an account limited to a partner reaches only the pages marked ``partner_scoped``
+  (those that filter what they show by ``roles.partner_limit()``), and a key figure
+  or channel named in the URL only when it is that partner's (else 404).
+
+``tests/auth/test_access.py`` walks every rule of ``app.url_map`` to keep it so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, request
+from werkzeug.wrappers import Response
+
+from campaign.auth import roles
+from campaign.errors import render_error
+from campaign.extensions import db, login_manager
+from campaign.models import Campaign, Channel, KeyFigure
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+#: Requests that change nothing, the only ones a viewer may make.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The part of the site this check guards.
+PREFIX = "/dashboard/"
+
+
+def partner_scoped(view: View) -> View:
+    """Mark a dashboard view as safe for an account limited to a partner: it shows (and
+    changes) only that partner's key figures and channels, and campaign-wide totals."""
+    view.partner_scoped = True  # type: ignore[attr-defined]
+    return view
+
+
+def admin_only(view: View) -> View:
+    """Mark a dashboard view as the campaign administrator's alone."""
+    view.admin_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def check_access() -> Response | tuple[str, int] | None:
+    """Refuse the current request when the account may not make it (see the module)."""
+    rule = request.url_rule
+    if rule is None or not rule.rule.startswith(PREFIX):
+        return None
+    account = roles.current_account()
+    if account is None:
+        return login_manager.unauthorized()
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "admin_only", False) and account.role != roles.ADMIN:
+        return render_error(403, "Alleen een campagnebeheerder kan accounts beheren.")
+    if request.method not in SAFE_METHODS and account.role not in (roles.ADMIN, roles.COORDINATOR):
+        return render_error(403, "Je account mag alles bekijken, maar niets wijzigen.")
+    if account.partner:
+        return _check_partner(account.partner, getattr(view, "partner_scoped", False))
+    return None
+
+
+def _check_partner(partner: str, scoped: bool) -> tuple[str, int] | None:
+    if not scoped:
+        return render_error(
+            403,
+            f"Je account is beperkt tot {partner}: deze pagina toont meer dan die "
+            "partnerorganisatie, en hoort daarom niet bij je account.",
+        )
+    args = request.view_args or {}
+    if "key_figure_id" in args or "channel_id" in args:
+        campaign = db.session.query(Campaign).filter_by(slug=args.get("slug")).one_or_none()
+        item: KeyFigure | Channel | None = (
+            db.session.get(KeyFigure, args["key_figure_id"])
+            if "key_figure_id" in args
+            else db.session.get(Channel, args["channel_id"])
+        )
+        if campaign is None or item is None or item.campaign_id != campaign.id:
+            return render_error(404)
+        if item.partner != partner:
+            return render_error(
+                404, f"Deze pagina bestaat niet, of hoort niet bij {partner} (je account)."
+            )
+    return None
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the current account may open (GET) the page of ``endpoint``: for the
+    navigation, which shows only what ``check_access`` would let through."""
+    account = roles.current_account()
+    if account is None:
+        return False
+    view = current_app.view_functions.get(endpoint)
+    if getattr(view, "admin_only", False) and account.role != roles.ADMIN:
+        return False
+    return not (account.partner and not getattr(view, "partner_scoped", False))
