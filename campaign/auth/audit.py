@@ -63,15 +63,41 @@ def kind_label(kind: str) -> str:
 # --- recording -------------------------------------------------------------------------
 
 
-def _note_commit(_session: Any) -> None:
+def _note_write(*_args: Any) -> None:
+    """A flush or an INSERT/UPDATE/DELETE in the current request: a change, once committed."""
     if has_request_context():
+        g.audit_pending = True
+
+
+def _note_statement(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _note_write()
+
+
+def _note_commit(_session: Any) -> None:
+    if has_request_context() and getattr(g, "audit_pending", False):
         g.audit_committed = True
+        g.audit_pending = False
+
+
+def _note_rollback(_session: Any, _transaction: Any = None) -> None:
+    if has_request_context():
+        g.audit_pending = False
+
+
+#: Every session's writes and commits are noted (class-level listeners, added on import).
+#: A commit alone is no change: ``begin_write`` commits the read transaction before it.
+event.listen(Session, "after_flush", _note_write)
+event.listen(Session, "do_orm_execute", _note_statement)
+event.listen(Session, "after_commit", _note_commit)
+event.listen(Session, "after_rollback", _note_rollback)
 
 
 def start_request() -> None:
     """Forget what an earlier request noted (an app context, and so ``g``, may outlive a
     request: a test's, a command's)."""
     g.audit_committed = False
+    g.audit_pending = False
     g.recorded_events = 0
     # Flask-Login keeps the loaded account in ``g``: load it again for this request, so a
     # deactivation takes effect even where an app context serves several requests.
@@ -123,10 +149,6 @@ def _describe_request() -> dict[str, Any]:
         channel = db.session.get(Channel, args["channel_id"])
         details["name"] = channel.name if channel is not None else ""
     return details
-
-
-#: Every session's commits are noted (the class-level listener is added once, on import).
-event.listen(Session, "after_commit", _note_commit)
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -9,9 +9,8 @@ import threading
 import time
 
 import pytest
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from campaign.auth import roles
