@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.dashboard.views import bp as dashboard_bp
     from campaign.definitions.views import bp as definitions_bp
     from campaign.mailing.views import bp as mailing_bp
+    from campaign.preview.views import bp as preview_bp
     from campaign.results.export_views import bp as exports_bp
     from campaign.results.views import bp as results_bp
     from campaign.schedule.reminder_views import bp as reminders_bp
@@ -84,7 +85,8 @@ def register_blueprints(app: Flask) -> None:
     from campaign.survey.views import bp as survey_bp
 
     blueprints = (auth_bp, dashboard_bp, contacts_bp, channels_bp, mailing_bp, schedule_bp)
-    for blueprint in (*blueprints, reminders_bp, results_bp, exports_bp, definitions_bp, survey_bp):
+    more = (reminders_bp, results_bp, exports_bp, definitions_bp, preview_bp, survey_bp)
+    for blueprint in (*blueprints, *more):
         app.register_blueprint(blueprint)
     register_draw_blueprints(app)
 

@@ -71,6 +71,21 @@ def root_link(key_figure: KeyFigure) -> Link:
     return link
 
 
+def preview_link(campaign: Campaign) -> Link:
+    """The campaign's preview link, made (added to the session, not committed) when missing.
+
+    It credits nobody: what is answered through it are test responses
+    (``counted_responses`` leaves them out), and its openings are not counted.
+    """
+    link = db.session.scalar(
+        select(Link).where(Link.campaign_id == campaign.id, Link.preview.is_(True))
+    )
+    if link is None:
+        link = Link(campaign_id=campaign.id, preview=True)
+        db.session.add(link)
+    return link
+
+
 def forward_link(parent: Link) -> Link:
     """A new link for a respondent to forward (added, not committed).
 
@@ -142,12 +157,9 @@ class Counts:
 
 
 def counted_responses(campaign_id: int) -> list[Any]:
-    """The conditions every count puts on ``Response``: the campaign's own responses.
-
-    Test responses are never counted; there is no flag for them yet, and this is
-    the one place to add it when there is.
-    """
-    return [Response.campaign_id == campaign_id]
+    """The conditions every count puts on ``Response``: the campaign's own responses,
+    test responses (made through the preview link) never."""
+    return [Response.campaign_id == campaign_id, Response.is_test.is_(False)]
 
 
 def _counts(group: Any, *conditions: Any, through_links: bool = False) -> dict[Any, Counts]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -306,6 +307,9 @@ class Link(Model):
     parent_id: Mapped[int | None] = mapped_column(RandomKey, ForeignKey("links.id"), index=True)
     #: How many times the survey was opened through this link (no IP, no cookie id).
     open_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The campaign's preview link (``campaign.preview``): for logged-in coordinators only,
+    #: open whatever the dates, its responses are test responses.
+    preview: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The day (UTC midnight) the link was made, never the time: a forwarded link's exact
     #: time would equal its forwarder's completion time.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=today_utc)
@@ -398,11 +402,15 @@ class Response(Model):
     # Counts read from narrow indexes instead of the rows, which carry the answers' JSON:
     # per sector, per link (key figure), and per day / drop-off / median.
     __table_args__ = (
-        Index("ix_responses_campaign_sector", "campaign_id", "sector_id", "completed_at"),
-        Index("ix_responses_campaign_link", "campaign_id", "link_id", "completed_at"),
+        # ``is_test`` second: every count says ``is_test = false`` (test responses never count).
+        Index(
+            "ix_responses_campaign_sector", "campaign_id", "is_test", "sector_id", "completed_at"
+        ),
+        Index("ix_responses_campaign_link", "campaign_id", "is_test", "link_id", "completed_at"),
         Index(
             "ix_responses_campaign_completed",
             "campaign_id",
+            "is_test",
             "completed_at",
             "started_at",
             "last_page",
@@ -428,6 +436,8 @@ class Response(Model):
     #: Answers keyed by question id.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Made through the preview link by a coordinator: never counted, exported or drawn.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     campaign: Mapped[Campaign] = relationship()
     link: Mapped[Link | None] = relationship()

@@ -75,14 +75,21 @@ def grace_ends_at(campaign: Campaign) -> datetime:
 
 
 def survey_gate(
-    campaign: Campaign, response: Response | None = None, now: datetime | None = None
+    campaign: Campaign,
+    response: Response | None = None,
+    now: datetime | None = None,
+    *,
+    preview: bool = False,
 ) -> Gate:
     """Whether answers are accepted now, for a new respondent or for ``response``.
 
     A response that was already started before the (scheduled or manual)
     close may still be saved and submitted until ``SURVEY_GRACE_MINUTES``
-    after that close; after that nothing is accepted.
+    after that close; after that nothing is accepted.  The preview link
+    (``preview``) and its test responses are open whatever the dates.
     """
+    if preview or (response is not None and response.is_test):
+        return Gate.OPEN
     now = now or clock.now()
     state = campaign.state(now)
     if state == CampaignState.OPEN:
@@ -100,8 +107,10 @@ def survey_gate(
     return Gate.CLOSED
 
 
-def _require_accepting(campaign: Campaign, response: Response | None, now: datetime) -> None:
-    gate = survey_gate(campaign, response, now)
+def _require_accepting(
+    campaign: Campaign, response: Response | None, now: datetime, *, preview: bool = False
+) -> None:
+    gate = survey_gate(campaign, response, now, preview=preview)
     if gate == Gate.NOT_OPEN:
         raise SurveyClosed("Deze vragenlijst is nog niet geopend.")
     if gate == Gate.CLOSED:
@@ -138,7 +147,9 @@ def _count_open(code: str) -> None:
     cleaned = clean_code(code)
     if cleaned is not None:
         db.session.execute(
-            update(Link).where(Link.code == cleaned).values(open_count=Link.open_count + 1)
+            update(Link)
+            .where(Link.code == cleaned, Link.preview.is_(False))
+            .values(open_count=Link.open_count + 1)
         )
         log.debug("a link of a campaign opened")
 
@@ -154,13 +165,14 @@ def find_response(campaign: Campaign, response_id: Any) -> Response | None:
 def start_response(
     link: Link, now: datetime | None = None, definition: Definition | None = None
 ) -> Response:
-    """Create an empty response credited to ``link`` (and its key figure's sector).
+    """Create an empty response credited to ``link`` (and its key figure's sector); through
+    the preview link, a test response.
 
     Raises ``SurveyClosed`` when the campaign does not accept new responses.
     """
     now = now or clock.now()
     campaign = link.campaign
-    _require_accepting(campaign, None, now)
+    _require_accepting(campaign, None, now, preview=link.preview)
     definition = definition or definition_of(campaign)
     response = Response(
         campaign_id=campaign.id,
@@ -174,6 +186,7 @@ def start_response(
         answers={},
         last_page=first_page(definition),
         questionnaire_version=campaign.questionnaire_version,
+        is_test=link.preview,
     )
     begin_write()
     db.session.add(response)
@@ -208,8 +221,9 @@ class PageOutcome:
 
 @dataclass
 class Completion:
-    #: One-time draw ticket to hand to the respondent (only its hash is stored).
-    ticket: str
+    #: One-time draw ticket to hand to the respondent (only its hash is stored); None for
+    #: a test response.
+    ticket: str | None
     #: Code of the respondent's own link to forward (a child of the link they used).
     forward_code: str | None
 
@@ -382,7 +396,7 @@ def _store(plan: _Plan) -> bool:
     for name, value in plan.values.items():  # the loaded response as now stored
         set_committed_value(plan.response, name, value)
     if plan.complete:
-        plan.outcome.completion = _completion_extras(plan.campaign_id, plan.link_id)
+        plan.outcome.completion = _completion_extras(plan)
         tally.record_completion(plan.response)  # the results' counts, in this transaction
     db.session.commit()
     if plan.complete:
@@ -420,9 +434,13 @@ def complete(response: Response, now: datetime | None = None) -> Completion | No
     return plan.outcome.completion if _store(plan) else None
 
 
-def _completion_extras(campaign_id: int, link_id: int | None) -> Completion:
-    """Inside the write transaction: a draw ticket and a link to forward."""
-    ticket = issue_ticket(campaign_id)
+def _completion_extras(plan: _Plan) -> Completion:
+    """Inside the write transaction: a draw ticket and a link to forward (neither for a
+    test response: it enters no draw and brings nobody in)."""
+    if plan.response.is_test:
+        return Completion(ticket=None, forward_code=None)
+    ticket = issue_ticket(plan.campaign_id)
+    link_id = plan.link_id
     parent = db.session.get(Link, link_id) if link_id else None
     forward = attribution.forward_link(parent) if parent is not None else None
     db.session.flush()
@@ -430,7 +448,10 @@ def _completion_extras(campaign_id: int, link_id: int | None) -> Completion:
 
 
 def create_forward_link(response: Response) -> str | None:
-    """Give a completed response (seen again on another visit) a fresh link to forward."""
+    """Give a completed response (seen again on another visit) a fresh link to forward;
+    None for a test response."""
+    if response.is_test:
+        return None
     link_id = response.link_id
     begin_write()
     parent = db.session.get(Link, link_id) if link_id else None

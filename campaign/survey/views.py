@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 
 from campaign.errors import render_error
 from campaign.models import Campaign, Link, Response
@@ -38,6 +39,10 @@ bp = Blueprint("survey", __name__)
 
 #: How many opened links a browser session remembers (to count each opening once).
 MAX_REMEMBERED_OPENS = 50
+PREVIEW_ONLY = (
+    "Dit is de voorbeeldlink van de vragenlijst, enkel voor de coördinatoren. Meld je aan op "
+    "het dashboard om de vragenlijst te bekijken."
+)
 UNKNOWN_LINK = (
     "Deze link naar de vragenlijst bestaat niet. Controleer of je de volledige link "
     "overnam uit de uitnodiging."
@@ -62,9 +67,16 @@ def _remember(key: str, campaign: Campaign, value: Any) -> None:
 
 def _visit_or_404(code: str, **load: bool) -> Visit:
     """The link, its campaign and the response this browser session remembers there."""
-    found = find_visit(code, (session.get("response") or {}).values(), **load)
+    return _allowed(find_visit(code, (session.get("response") or {}).values(), **load))
+
+
+def _allowed(found: Visit | None) -> Visit:
+    """``found``, unless the link is unknown (404) or the preview link and this browser
+    has no coordinator logged in (403): nobody else answers through it."""
     if found is None:
         abort(404, UNKNOWN_LINK)
+    if found.link.preview and not current_user.is_authenticated:
+        abort(403, PREVIEW_ONLY)
     return found
 
 
@@ -97,6 +109,11 @@ def not_found(error: Any) -> tuple[str, int]:
     return render_error(404, getattr(error, "description", None) or UNKNOWN_LINK)
 
 
+@bp.errorhandler(403)
+def forbidden(error: Any) -> tuple[str, int]:
+    return render_error(403, getattr(error, "description", None))
+
+
 # --- welcome and start ----------------------------------------------------------------------
 
 
@@ -108,12 +125,11 @@ def welcome(code: str) -> Any:
     if clean_code(code) in opened:
         link, campaign, _text, response = _visit_or_404(code, texts=True)
     else:
-        found = open_visit(code, (session.get("response") or {}).values())
-        if found is None:
-            abort(404, UNKNOWN_LINK)
-        link, campaign, _text, response = found
+        link, campaign, _text, response = _allowed(
+            open_visit(code, (session.get("response") or {}).values())
+        )
         session["opened"] = [*opened, link.code][-MAX_REMEMBERED_OPENS:]
-    gate = survey_gate(campaign, response)
+    gate = survey_gate(campaign, response, preview=link.preview)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED) and not (response and response.completed_at):
         return _closed_page(campaign, gate, link, response=response)
     return render_template(
@@ -159,7 +175,7 @@ def page(code: str, number: int) -> Any:
         return redirect(url_for("survey.welcome", code=link.code))
     if response.completed_at is not None:
         return redirect(url_for("survey.thanks", code=link.code))
-    gate = survey_gate(campaign, response)
+    gate = survey_gate(campaign, response, preview=link.preview)
     if gate in (Gate.NOT_OPEN, Gate.CLOSED):
         status = 403 if request.method == "POST" else 200
         return _closed_page(campaign, gate, link, status, response)
