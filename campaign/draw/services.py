@@ -158,13 +158,18 @@ def entries_of(campaign: Campaign) -> list[tuple[str, str]]:
 
 
 def locked_draw(campaign: Campaign) -> Draw:
-    """Inside a write transaction: the campaign's draw row, locked on PostgreSQL."""
-    draw = db.session.scalar(select(Draw).where(Draw.campaign_id == campaign.id).with_for_update())
+    """Inside a write transaction: the campaign's draw row as it is now (read again, not
+    the copy the session may hold), locked on PostgreSQL."""
+    query = (
+        select(Draw)
+        .where(Draw.campaign_id == campaign.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    draw = db.session.scalar(query)
     if draw is None:
         _insert_seed(campaign)
-        draw = db.session.scalar(
-            select(Draw).where(Draw.campaign_id == campaign.id).with_for_update()
-        )
+        draw = db.session.scalar(query)
     assert draw is not None
     return draw
 

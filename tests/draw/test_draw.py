@@ -272,3 +272,30 @@ def test_the_freeze_is_lazy_and_once(campaign, clock, entered):
     assert first.receipts_hash == checkdraw.list_hash(sorted(entered))
     freeze(campaign)
     assert [e.kind for e in events(campaign)] == ["draw_frozen"]
+
+
+def test_two_coordinators_pressing_the_button_at_once_make_one_draw(app, campaign, clock, entered):
+    clock.moment = AFTER_CLOSE
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def press(actor: str) -> None:
+        with app.app_context():
+            try:
+                mine = db.session.get(Campaign, campaign.id)
+                barrier.wait()
+                run_draw(mine, actor=actor)
+                outcomes.append("ran")
+            except DrawRefused as exc:
+                outcomes.append(str(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=press, args=(f"c{n}@example.org",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[1] == "ran" and "al gebeurd" in sorted(outcomes)[0], outcomes
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 2
+    assert [e.kind for e in events(campaign)] == ["draw_frozen", "draw_run"]
