@@ -475,6 +475,26 @@ class AnswerCountState(Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
 
 
+class ExportLine(Model):
+    """A completed response's row of the CSV export (all but the row number), made once by
+    ``campaign.results.export_lines`` when it completes; used while ``fingerprint`` (the
+    export's columns, codes and timezone) is the campaign's current one."""
+
+    __tablename__ = "export_lines"
+    __table_args__ = (Index("ix_export_lines_campaign", "campaign_id", "fingerprint"),)
+
+    response_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: The response's ``updated_at`` the row was made from (a changed response is made again).
+    response_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The row for ``;`` (decimal commas) and for ``,``, each ending in CR LF.
+    semicolon: Mapped[str] = mapped_column(Text)
+    comma: Mapped[str] = mapped_column(Text)
+
+
 class DrawTicket(Model):
     """A one-time right to enter the draw, handed out when a response completes.
 

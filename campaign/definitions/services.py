@@ -87,10 +87,9 @@ def load_campaign(
         db.session.flush()  # a new campaign's id, for the event
         kind = "campaign_created" if created else "file_loaded"
         record_event(campaign, kind, actor=actor, file=Path(filename).name, changes=changes)
-    db.session.flush()
-    tally.refresh(campaign)  # the results' counts, rebuilt when questions or profile changed
     db.session.commit()
     log.info("campaign %s %s (%s)", spec.slug, "created" if created else "updated", changes)
+    tally.after_load(campaign)  # the results' kept counts and export rows follow the file
     return LoadResult(campaign, created, changes)
 
 

@@ -13,7 +13,7 @@ from campaign.database import begin_write
 from campaign.definitions.commands import campaign_or_fail
 from campaign.extensions import db
 from campaign.models import Campaign
-from campaign.results import export, tally
+from campaign.results import export, export_lines, tally
 
 results_cli = click.Group("results", help="Export the answers and the results pack.")
 
@@ -111,11 +111,13 @@ def recount_command(slug: str) -> None:
     """Count the answers of campaign SLUG again into the results' kept counts.
 
     The counts follow every completion on their own; this rebuilds them from the answers
-    (after a restore of the database, or to check them), in one transaction.
+    (after a restore of the database, or to check them), in one transaction, and makes
+    the CSV export's kept rows of the responses that have no current one.
     """
     campaign = campaign_or_fail(slug)
     begin_write()
     counted = tally.rebuild(campaign)
     db.session.commit()
+    export_lines.refresh(campaign)
     word = "afgerond antwoord" if counted == 1 else "afgeronde antwoorden"
     click.echo(f"{counted} {word} opnieuw geteld voor {campaign.slug}.")

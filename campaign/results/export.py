@@ -21,18 +21,18 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO, cast
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select, type_coerce
 
 from campaign import attribution, clock
 from campaign.extensions import db
-from campaign.models import Campaign, Response, Sector
+from campaign.models import Campaign, ExportLine, Response, Sector
 from campaign.results.codebook import (
     FORMULA_STARTS,
     NEUTRALISED_NOTE,
@@ -217,23 +217,35 @@ class Table:
 
     def rows(self) -> Iterator[list[Any]]:
         """One list of cells per response, read from the database in batches."""
-        extractors = [_extractor(question, self.style) for question in self.layout.questions]
-        sectors = Codes(list(self.layout.sectors), self.style)
-        pages = self.layout.page_ids
-        zone = self.campaign.zone
+        cells = self.cells()
         for answers, version, sector, moment, last_page in _responses(
             self.campaign, self.layout.partial
         ):
             self.count += 1
-            row: list[Any] = [self.count, version, sectors[sector]]
-            row.append(self.style.day(moment.astimezone(zone).date()))
-            if self.layout.partial:
+            yield [self.count, *cells(answers, version, sector, moment, last_page)]
+
+    def cells(self) -> Callable[[Any, int, str | None, datetime, int], list[Any]]:
+        """A function from one response's stored values to its cells after the row number
+        (the rows above and the kept CSV lines of ``export_lines`` both use it)."""
+        extractors = [_extractor(question, self.style) for question in self.layout.questions]
+        sectors = Codes(list(self.layout.sectors), self.style)
+        pages = self.layout.page_ids
+        zone = self.campaign.zone
+        partial, style = self.layout.partial, self.style
+
+        def cells(
+            answers: Any, version: int, sector: str | None, moment: datetime, last_page: int
+        ) -> list[Any]:
+            row: list[Any] = [version, sectors[sector], style.day(moment.astimezone(zone).date())]
+            if partial:
                 page = pages[last_page] if 0 <= last_page < len(pages) else None
-                row.append(self.style.code(page) if page else None)
+                row.append(style.code(page) if page else None)
             answers = answers or {}
             for extract in extractors:
                 row.extend(extract(answers))
-            yield row
+            return row
+
+        return cells
 
 
 def _responses(campaign: Campaign, partial: bool) -> Iterator[Any]:
@@ -290,8 +302,61 @@ def csv_chunks(
     (whose ``count`` says how many rows were written once the chunks are consumed)."""
     _check_delimiter(delimiter)
     data = table(campaign, csv_style(delimiter), partial=partial)
-    chunks = _csv_chunks(data.header, data.rows(), delimiter)
+    if partial:
+        chunks = _csv_chunks(data.header, data.rows(), delimiter)
+    else:
+        chunks = _kept_csv_chunks(data, delimiter)
     return data, _with_bom(chunks)
+
+
+def _kept_csv_chunks(data: Table, delimiter: str) -> Iterator[str]:
+    """The completed responses' CSV: each response's kept row (``export_lines``) with its
+    row number in front, or, for a response without a current one, its row made from its
+    answers here (the same cells); in the order of ``_responses``."""
+    from campaign.results import export_lines
+
+    campaign = data.campaign
+    mark = export_lines.fingerprint(campaign)
+    line = ExportLine.semicolon if delimiter == ";" else ExportLine.comma
+    query = (
+        select(
+            line,
+            type_coerce(case((line.is_(None), Response.answers)), Response.answers.type),
+            Response.questionnaire_version,
+            Sector.code,
+            # only what a row without a kept one needs is read and converted
+            type_coerce(case((line.is_(None), Response.completed_at)), Response.completed_at.type),
+        )
+        .select_from(Response)
+        .outerjoin(Sector, Sector.id == Response.sector_id)
+        .outerjoin(
+            ExportLine,
+            and_(
+                ExportLine.response_id == Response.id,
+                ExportLine.fingerprint == mark,
+                ExportLine.response_updated_at == Response.updated_at,
+            ),
+        )
+        .where(*attribution.counted_responses(campaign.id), Response.completed_at.is_not(None))
+        .order_by(Sector.position.is_(None), Sector.position, Sector.id, func.random())
+        .execution_options(yield_per=BATCH)
+    )
+    cells = data.cells()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(data.header)
+    write = buffer.write
+    for kept, answers, version, sector, moment in db.session.execute(query):
+        data.count += 1
+        if kept is not None:
+            write(f"{data.count}{delimiter}{kept}")
+        else:
+            writer.writerow([data.count, *cells(answers, version, sector, moment, 0)])
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def _with_bom(chunks: Iterator[str]) -> Iterator[str]:

@@ -21,12 +21,12 @@ the number of responses.  Rows per question:
 Text answers are counted (``#``) but not stored here: the pages list them from the
 responses (an index-ordered query that stops after one page).
 
-What the rows mean depends on the profile questions and the question types: the
-campaign's ``AnswerCountState`` holds the fingerprint they were built for.  A load
-that changes either rebuilds them (``refresh``, in the load's transaction); counts
-of another fingerprint are never read (the results fall back to counting the JSON)
-nor added to.  ``rebuild`` (``flask results recount``) computes them from the
-answers again; the tests check that it always equals what was kept.
+What the rows mean depends on the profile questions: the campaign's
+``AnswerCountState`` holds the fingerprint they were built for.  A load that changes
+them rebuilds the counts (``after_load``); counts of another fingerprint are never
+read (the results fall back to counting the JSON) nor added to.  ``rebuild``
+(``flask results recount``) computes them from the answers again; the tests check
+that it always equals what was kept.
 """
 
 from __future__ import annotations
@@ -88,12 +88,10 @@ def profile_ids(settings: Mapping[str, Any] | None, questionnaire: Mapping[str, 
 
 
 def fingerprint(settings: Mapping[str, Any] | None, questionnaire: Mapping[str, Any]) -> str:
-    """What the rows mean: the rules, the profile questions and every question's type."""
-    spec = {
-        "rules": RULES,
-        "profile": profile_ids(settings, questionnaire),
-        "types": _kinds(questionnaire),
-    }
+    """What the rows mean: the rules and the profile questions.  Not the questions: a load
+    refuses to change the type of an answered question or to remove it, so a row already
+    kept stays what a rebuild would make; a new question has no rows yet."""
+    spec = {"rules": RULES, "profile": profile_ids(settings, questionnaire)}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
@@ -203,6 +201,9 @@ def record_completion(response: Response, session: Session | None = None) -> Non
     campaign = session.get(Campaign, response.campaign_id)
     if campaign is None or not _counted(session, response):
         return
+    from campaign.results import export_lines
+
+    export_lines.record(response, campaign)
     questionnaire = _questionnaire(session, campaign.id)
     stored = _stored(session, campaign.id, lock="share")
     if stored != fingerprint(campaign.results_settings, questionnaire):
@@ -268,6 +269,21 @@ def refresh(campaign: Campaign, session: Session | None = None) -> bool:
         return False
     rebuild(campaign, session)
     return True
+
+
+def after_load(campaign: Campaign) -> None:
+    """After a load committed (``load_campaign``): the counts rebuilt when the profile
+    changed, and the export's kept rows made for the new questionnaire (in short
+    transactions; until then the export makes them from the answers)."""
+    from campaign.database import begin_write
+    from campaign.results import export_lines
+
+    session = _session()
+    if not is_current(campaign, session):
+        begin_write()
+        rebuild(campaign, session)
+        session.commit()
+    export_lines.refresh(campaign)
 
 
 def rebuild_all(session: Session) -> int:

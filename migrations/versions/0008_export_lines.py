@@ -23,6 +23,7 @@ def upgrade():
         sa.Column("response_id", sa.String(length=32), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("response_updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("semicolon", sa.Text(), nullable=False),
         sa.Column("comma", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["response_id"], ["responses.id"], ondelete="CASCADE"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import openpyxl
@@ -227,6 +227,9 @@ def injected(campaign: Campaign, link: Link) -> None:
             answers["moeilijke_hulpvraag"] = payload
             answers["organisatietype"] = {"other": payload}
             response.answers = answers
+            # a change stamps updated_at (the test clock stands still: a second later here),
+            # which is what tells the export that the row kept at completion is stale
+            response.updated_at = response.updated_at + timedelta(seconds=1)
             db.session.commit()
 
 
