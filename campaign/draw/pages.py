@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from campaign import clock
 from campaign.draw import checkdraw
+from campaign.draw.prizes import handovers
 from campaign.draw.published import published
 from campaign.draw.purge import erase_after, planned_erase, purge_wait
-from campaign.draw.services import freeze_if_due, freeze_moment, handovers
+from campaign.draw.services import freeze_if_due, freeze_moment
 from campaign.draw.settings import DrawSettings, settings_of
 from campaign.extensions import db
 from campaign.history import campaign_events

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from campaign.draw import checkdraw
-from campaign.draw.services import eligibility, entries_of, handovers
+from campaign.draw.prizes import handovers
+from campaign.draw.services import eligibility, entries_of
 from campaign.draw.settings import settings_of
 from campaign.models import Campaign, Draw
 

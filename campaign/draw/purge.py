@@ -28,7 +28,8 @@ from sqlalchemy import cast as sql_cast
 
 from campaign import clock
 from campaign.database import begin_write
-from campaign.draw.services import DrawRefused, ensure_draw, locked_draw, settled_at
+from campaign.draw.prizes import settled_at
+from campaign.draw.services import DrawRefused, ensure_draw, locked_draw
 from campaign.draw.settings import settings_of
 from campaign.extensions import db
 from campaign.formatting import format_date, plural

@@ -15,8 +15,8 @@ The life of a draw (one ``Draw`` row per campaign):
    is refused unless it is an explicit redraw with a reason, which keeps the
    earlier result in ``Draw.rounds``.
 4. **Prizes**: a prize not claimed within ``claim_days`` may pass to the next
-   reserve (``pass_to_reserve``); a handed-over prize is marked
-   (``mark_delivered``).  The purge (``campaign.draw.purge``) follows.
+   reserve, a handed-over prize is noted (``campaign.draw.prizes``); the purge
+   (``campaign.draw.purge``) follows.
 
 Every action is recorded with ``history.record_event`` and its actor.  No log line
 names an entrant: no address, no receipt.
@@ -194,7 +194,7 @@ def freeze(campaign: Campaign, now: datetime | None = None) -> Draw:
         return draw
     if now < moment:
         raise DrawRefused(
-            f"De deelnames worden pas bevroren na de sluiting, op {_when(campaign, moment)}."
+            f"De deelnames worden pas bevroren na de sluiting, op {when(campaign, moment)}."
         )
     begin_write()
     draw = locked_draw(campaign)
@@ -223,7 +223,7 @@ def freeze_if_due(campaign: Campaign, now: datetime | None = None) -> Draw:
         return ensure_draw(campaign)
 
 
-def _when(campaign: Campaign, moment: datetime) -> str:
+def when(campaign: Campaign, moment: datetime) -> str:
     return format_datetime(campaign.local(moment))
 
 
@@ -246,7 +246,7 @@ def _awards(campaign: Campaign, winners: list[str], now: datetime) -> list[dict[
     ]
 
 
-def _winner_rows(
+def winner_rows(
     campaign: Campaign, awards: list[dict[str, Any]], round_: int
 ) -> list[dict[str, Any]]:
     """Outbox rows of the winner mail for ``awards``, addressed to the entrants."""
@@ -287,13 +287,13 @@ def _refuse_run(campaign: Campaign, draw: Draw, now: datetime, reason: str | Non
     if now < moment:
         raise DrawRefused(
             "De trekking kan pas na de sluiting van de bevraging en de wachttijd voor wie nog "
-            f"bezig was: vanaf {_when(campaign, moment)}."
+            f"bezig was: vanaf {when(campaign, moment)}."
         )
     if draw.purged_at is not None:
         raise DrawRefused("De deelnames zijn al gewist: opnieuw trekken kan niet meer.")
     if draw.performed_at is not None and not reason:
         raise DrawRefused(
-            f"De trekking is al gebeurd op {_when(campaign, draw.performed_at)}. Opnieuw "
+            f"De trekking is al gebeurd op {when(campaign, draw.performed_at)}. Opnieuw "
             "trekken kan enkel uitdrukkelijk, met een reden die op de publieke pagina komt."
         )
     if draw.performed_at is None and reason:
@@ -380,126 +380,6 @@ def _perform(campaign: Campaign, draw: Draw, actor: str, now: datetime) -> int:
     draw.winners, draw.reserves = winners, reserve_list
     draw.awards = _awards(campaign, winners, now)
     draw.performed_at, draw.performed_by = now, actor
-    rows = _winner_rows(campaign, draw.awards, 1 + len(draw.rounds))
+    rows = winner_rows(campaign, draw.awards, 1 + len(draw.rounds))
     insert_ignoring_duplicates(rows, now)
     return len(rows)
-
-
-# --- the prizes after the draw ----------------------------------------------------------
-
-
-def _award(campaign: Campaign, draw: Draw, index: int) -> dict[str, Any]:
-    if draw.performed_at is None:
-        raise DrawRefused("De trekking is nog niet gebeurd.")
-    if draw.purged_at is not None:
-        raise DrawRefused("De deelnames zijn gewist: er kan niets meer aan de prijzen wijzigen.")
-    if not 0 <= index < len(draw.awards):
-        raise DrawRefused("Die prijs bestaat niet.")
-    return dict(draw.awards[index])
-
-
-def handovers(draw: Draw) -> list[dict[str, Any]]:
-    """Every pass to a reserve, in the order they happened: [{"prize", "from", "to", "at"}]."""
-    passes = [
-        {"prize": index, **step}
-        for index, award in enumerate(draw.awards)
-        for step in award.get("passed", [])
-    ]
-    return sorted(passes, key=lambda step: (step["at"], step["prize"]))
-
-
-def pass_to_reserve(
-    campaign: Campaign, index: int, *, actor: str, now: datetime | None = None, reason: str = ""
-) -> Draw:
-    """Give prize ``index`` to the next reserve because its holder did not claim it in time,
-    and mail that reserve.  Raises ``DrawRefused`` while the claim period runs, for a
-    prize already handed over, and when no reserve is left."""
-    now = now or clock.now()
-    begin_write()
-    draw = locked_draw(campaign)
-    try:
-        award = _check_pass(campaign, draw, index, now)
-    except DrawRefused:
-        db.session.rollback()
-        raise
-    reserve = draw.reserves[len(handovers(draw))]
-    claim = timedelta(days=settings_of(campaign).claim_days)
-    step = {"from": award["receipt"], "to": reserve, "at": now.isoformat(), "by": actor}
-    step["reason"] = " ".join(reason.split()) or "niet opgeëist binnen de termijn"
-    award.update(
-        receipt=reserve,
-        notified_at=now.isoformat(),
-        claim_until=(now + claim).isoformat(),
-        passed=[*award.get("passed", []), step],
-    )
-    awards = list(draw.awards)
-    awards[index] = award
-    draw.awards = awards
-    insert_ignoring_duplicates(_winner_rows(campaign, [award], 1 + len(draw.rounds)), now)
-    record_event(
-        campaign, "draw_passed", actor=actor, now=now, prize=index + 1, **_public_step(step)
-    )
-    db.session.commit()
-    log.info("campaign %s: prize %s passed to the next reserve by %s", campaign.slug, index, actor)
-    return draw
-
-
-def _public_step(step: dict[str, Any]) -> dict[str, Any]:
-    return {"from_receipt": step["from"], "to_receipt": step["to"], "reason": step["reason"]}
-
-
-def _check_pass(campaign: Campaign, draw: Draw, index: int, now: datetime) -> dict[str, Any]:
-    award = _award(campaign, draw, index)
-    if award.get("delivered_at"):
-        raise DrawRefused("Deze prijs is al overhandigd.")
-    claim_until = datetime.fromisoformat(award["claim_until"])
-    if now < claim_until:
-        raise DrawRefused(
-            "De winnaar kan de prijs nog opeisen tot "
-            f"{_when(campaign, claim_until)}; pas daarna gaat ze naar de volgende reserve."
-        )
-    if len(handovers(draw)) >= len(draw.reserves):
-        raise DrawRefused("Er is geen reserve meer over om de prijs aan door te geven.")
-    return award
-
-
-def mark_delivered(
-    campaign: Campaign, index: int, *, actor: str, now: datetime | None = None
-) -> Draw:
-    """Record that prize ``index`` was handed over to its current holder."""
-    now = now or clock.now()
-    begin_write()
-    draw = locked_draw(campaign)
-    try:
-        award = _award(campaign, draw, index)
-        if award.get("delivered_at"):
-            raise DrawRefused("Deze prijs was al als overhandigd genoteerd.")
-    except DrawRefused:
-        db.session.rollback()
-        raise
-    award["delivered_at"] = now.isoformat()
-    awards = list(draw.awards)
-    awards[index] = award
-    draw.awards = awards
-    record_event(campaign, "draw_delivered", actor=actor, now=now, prize=index + 1)
-    db.session.commit()
-    log.info("campaign %s: prize %s handed over, noted by %s", campaign.slug, index, actor)
-    return draw
-
-
-def settled_at(draw: Draw, now: datetime | None = None) -> datetime | None:
-    """When the last prize was settled (handed over, or its claim ran out with no reserve
-    left to pass it to); None while one is still open or before the draw."""
-    now = now or clock.now()
-    if draw.performed_at is None:
-        return None
-    no_reserve_left = len(handovers(draw)) >= len(draw.reserves)
-    moments = [draw.performed_at]
-    for award in draw.awards:
-        if award.get("delivered_at"):
-            moments.append(datetime.fromisoformat(award["delivered_at"]))
-        elif no_reserve_left and datetime.fromisoformat(award["claim_until"]) <= now:
-            moments.append(datetime.fromisoformat(award["claim_until"]))
-        else:
-            return None
-    return max(moments)

@@ -13,13 +13,12 @@ from flask_login import login_required
 from campaign.dashboard.navigation import register_tab
 from campaign.definitions.services import campaign_or_404
 from campaign.draw import pages
+from campaign.draw.prizes import mark_delivered, pass_to_reserve
 from campaign.draw.published import published, script_text
 from campaign.draw.purge import purge_entries
 from campaign.draw.services import (
     DrawRefused,
     freeze_if_due,
-    mark_delivered,
-    pass_to_reserve,
     run_draw,
 )
 from campaign.formatting import plural

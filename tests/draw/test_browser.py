@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from campaign.draw.services import pass_to_reserve, run_draw
+from campaign.draw.prizes import pass_to_reserve
+from campaign.draw.services import run_draw
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
 from tests.draw.conftest import AFTER_CLOSE, COORDINATOR
 from tests.survey.browser import no_horizontal_scroll, serious_violations

@@ -13,14 +13,13 @@ from campaign.database import begin_write
 from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import load_campaign
 from campaign.draw import checkdraw
+from campaign.draw.prizes import mark_delivered, pass_to_reserve
 from campaign.draw.published import verify_draw
 from campaign.draw.services import (
     DrawRefused,
     ensure_draw,
     freeze,
     freeze_moment,
-    mark_delivered,
-    pass_to_reserve,
     run_draw,
 )
 from campaign.extensions import db

@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from campaign.draw.services import pass_to_reserve, run_draw
+from campaign.draw.prizes import pass_to_reserve
+from campaign.draw.services import run_draw
 from campaign.extensions import db
 from campaign.mailing.sender import send_queued
 from campaign.models import CampaignEvent, Draw

@@ -13,9 +13,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from campaign.draw.prizes import mark_delivered, pass_to_reserve
 from campaign.draw.published import verify_draw
 from campaign.draw.purge import purge_entries
-from campaign.draw.services import DrawRefused, mark_delivered, pass_to_reserve, run_draw
+from campaign.draw.services import DrawRefused, run_draw
 from campaign.extensions import db
 from campaign.mailing.sender import send_queued
 from campaign.mailing.transport import outbox_dir

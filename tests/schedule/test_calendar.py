@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from campaign.database import begin_write
 from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import load_campaign
-from campaign.draw.services import mark_delivered, run_draw
+from campaign.draw.prizes import mark_delivered
+from campaign.draw.services import run_draw
 from campaign.extensions import db
 from campaign.models import Campaign, DrawEntry, JobRun, Message
 from campaign.schedule import runner, services
