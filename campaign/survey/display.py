@@ -105,8 +105,13 @@ class QuestionView:
 @dataclass
 class PageView:
     index: int
+    #: The page's place among the pages shown to this respondent so far.
     number: int
+    #: Every page of the questionnaire: the same on every page, whatever is hidden.
     total: int
+    #: Whether pages may be skipped (show-if), so that fewer than ``total`` are shown:
+    #: the page then says "van ongeveer".
+    approximate: bool
     page: dict[str, Any]
     questions: list[QuestionView]
     is_last: bool
@@ -135,10 +140,12 @@ def build_page(
         _question_view(definition, page, question, answers, form, errors)
         for question in q.rendered_questions(page, answers)
     ]
+    every = q.pages(questionnaire)
     return PageView(
         index=index,
         number=position + 1,
-        total=len(visible),
+        total=len(every),
+        approximate=any(other.get("show_if") for other in every),
         page=page,
         questions=views,
         is_last=q.next_page_index(questionnaire, index, answers) is None,
