@@ -283,6 +283,8 @@ def prize_phrase_of(name: str) -> str:
 
 
 def _refuse_run(campaign: Campaign, draw: Draw, now: datetime, reason: str | None) -> None:
+    if not campaign.prizes:
+        raise DrawRefused("Deze campagne heeft geen prijzen: er valt niets te trekken.")
     moment = freeze_moment(campaign)
     if now < moment:
         raise DrawRefused(

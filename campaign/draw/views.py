@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from campaign.dashboard.navigation import register_tab
@@ -36,6 +36,8 @@ register_tab("draw_dashboard.page", "Trekking", "draw", 35)
 @bp.get("/trekking/<slug>")
 def public(slug: str) -> str:
     campaign = campaign_or_404(slug)
+    if not campaign.prizes:
+        abort(404)
     page = pages.public_page(campaign, request.args.get("code", ""))
     return render_template("draw/public.html", page=page, campaign=campaign, script=script_text())
 

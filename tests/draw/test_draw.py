@@ -298,3 +298,13 @@ def test_two_coordinators_pressing_the_button_at_once_make_one_draw(app, campaig
     assert sorted(outcomes)[1] == "ran" and "al gebeurd" in sorted(outcomes)[0], outcomes
     assert db.session.scalar(select(func.count()).select_from(Message)) == 2
     assert [e.kind for e in events(campaign)] == ["draw_frozen", "draw_run"]
+
+
+def test_a_campaign_without_prizes_has_nothing_to_draw(campaign, clock, client):
+    begin_write()
+    campaign.prizes = []
+    db.session.commit()
+    clock.moment = AFTER_CLOSE
+    with pytest.raises(DrawRefused, match="geen prijzen"):
+        run_draw(campaign, actor=COORDINATOR)
+    assert client.get(f"/trekking/{campaign.slug}").status_code == 404
