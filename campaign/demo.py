@@ -1,8 +1,12 @@
-"""``flask demo``: the example campaign with made-up key figures and answers.
+"""``flask demo``: the example campaign as it looks half-way, with made-up people.
 
 Everything is created through the same service functions coordinators and
 respondents use, so the demo shows what a real campaign looks like.  The
-example's schedule is moved so that the survey is open today.  No real
+example's schedule is moved so that the survey opened three weeks ago: the
+invitations went out at the opening (to the ``.eml`` outbox; with a
+``MAIL_SERVER`` configured they are not sent, they would reach real servers),
+two channels (a newsletter and a website) were set up, and respondents opened
+links, forwarded them and answered, spread over those weeks.  No real
 person's data: the key figures are invented and use example.org addresses.
 """
 
@@ -57,13 +61,59 @@ def load_demo(
     zone = ZoneInfo("Europe/Brussels")
     now = now or clock.now()
     campaign = load_campaign(demo_spec(now.astimezone(zone))).campaign
-    added = {"coordinator": 0, "key_figures": 0, "responses": 0}
+    added = {"coordinator": 0, "key_figures": 0, "invitations": 0, "responses": 0}
     if find_coordinator(DEMO_EMAIL) is None:
         create_coordinator(DEMO_EMAIL, DEMO_PASSWORD, "Demo Coördinator")
         added["coordinator"] = 1
     added["key_figures"] = _load_key_figures(campaign)
+    added["invitations"] = _send_invitations(campaign)
     added["responses"] = _add_responses(campaign, random.Random(seed), respondents, now)
     return campaign, added
+
+
+def _send_invitations(campaign: Campaign) -> int:
+    """The invitations, queued and sent at the opening (into the ``.eml`` outbox only)."""
+    from flask import current_app
+
+    from campaign.mailing.sender import send_queued
+    from campaign.mailing.services import queue_invitations
+
+    if current_app.config.get("MAIL_SERVER"):
+        return 0
+    opened = campaign.opens_at
+    queued = queue_invitations(campaign, now=opened).queued
+    if queued:
+        send_queued(campaign.id, now=lambda: opened, wait_for_retries=False)
+    return queued
+
+
+#: The demo's channels besides the key figures: (name, kind, partner organiser's index).
+DEMO_CHANNELS = [
+    ("Nieuwsbrief Sterk Sociaal Werk, juni", "newsletter", 2),
+    ("Website POM West-Vlaanderen", "website", 0),
+]
+
+
+def _channel_links(campaign: Campaign) -> list[Link]:
+    """The demo channels' own links (the channels made when missing)."""
+    from campaign.attribution import channel_link
+    from campaign.channels.services import ChannelValues, create_channel
+    from campaign.models import Channel
+
+    organisers = list(campaign.organisers or [])
+    existing = {
+        channel.name: channel
+        for channel in db.session.scalars(select(Channel).where(Channel.campaign_id == campaign.id))
+    }
+    links = []
+    for name, kind, partner in DEMO_CHANNELS:
+        channel = existing.get(name) or create_channel(
+            campaign,
+            ChannelValues(name=name, kind=kind, partner=organisers[partner % len(organisers)]),
+        )
+        links.append(channel_link(channel))
+    db.session.commit()
+    return links
 
 
 def _load_key_figures(campaign: Campaign) -> int:
@@ -97,6 +147,10 @@ def _add_responses(campaign: Campaign, rng: random.Random, respondents: int, now
     links = [root_link(kf) for kf in key_figures]
     db.session.commit()
     weights = [kf.reach or 10 for kf in key_figures]
+    # The channels bring about one respondent in eight.
+    channels = _channel_links(campaign)
+    links += channels
+    weights += [sum(weights) // (7 * len(channels))] * len(channels)
     span = (now - campaign.opens_at).total_seconds()
     moments = sorted(
         campaign.opens_at + timedelta(seconds=rng.uniform(0, span * 0.97))
@@ -123,6 +177,8 @@ def _respond(
     from campaign.survey.services import record_open, save_page, start_response
 
     record_open(link)
+    if rng.random() < 0.2:  # opened once before, and left without starting
+        record_open(link)
     response = start_response(link, now=moment)
     page_index: int | None = response.last_page
     pages_to_fill = 99 if finish else rng.randint(1, 3)
@@ -206,6 +262,7 @@ def demo_command(respondents: int) -> None:
     campaign, added = load_demo(respondents=respondents)
     click.echo(f"Democampagne '{campaign.title}' ({campaign.slug}) staat klaar:")
     click.echo(
-        f"  {added['key_figures']} sleutelfiguren en {added['responses']} antwoorden toegevoegd."
+        f"  {added['key_figures']} sleutelfiguren, {added['invitations']} verstuurde "
+        f"uitnodigingen en {added['responses']} antwoorden toegevoegd."
     )
     click.echo(f"  Demo-login: {DEMO_EMAIL} / {DEMO_PASSWORD}")

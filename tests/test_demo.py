@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from campaign.extensions import db
+from campaign.mailing.transport import outbox_dir
 from campaign.models import KeyFigure, Link, Response, Sector
 
 
@@ -32,7 +33,7 @@ def test_demo_twice_adds_nothing(runner):
     runner.invoke(args=["demo", "--respondents", "10"])
     again = runner.invoke(args=["demo", "--respondents", "10"])
     assert again.exit_code == 0
-    assert "0 sleutelfiguren en 0 antwoorden toegevoegd" in again.output
+    assert "0 sleutelfiguren, 0 verstuurde uitnodigingen en 0 antwoorden" in again.output
     assert stats(runner)["started"] == 10
 
 
@@ -60,7 +61,14 @@ def test_stats_json_equals_the_database(runner):
         )
         assert key_figure["completed"] == expected, key_figure
     assert sum(s["completed"] for s in data["sectors"]) == data["completed"]
-    assert sum(k["completed"] for k in data["key_figures"]) == data["completed"]
+    # What the key figures did not bring came through the demo's channels.
+    through_channels = db.session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .join(Link, Response.link_id == Link.id)
+        .where(Link.channel_id.is_not(None), completed)
+    )
+    assert sum(k["completed"] for k in data["key_figures"]) + through_channels == data["completed"]
 
 
 def test_demo_follows_the_pinned_clock(app, runner):
@@ -70,3 +78,25 @@ def test_demo_follows_the_pinned_clock(app, runner):
     assert stats(runner)["state"] == "open"
     latest = db.session.scalar(select(func.max(Response.started_at)))
     assert latest.replace(tzinfo=UTC) <= pinned
+
+
+def test_the_demo_is_half_way_invitations_sent_channels_used_answers_over_weeks(app, runner):
+    from campaign.models import Channel, Message, MessageStatus
+
+    result = runner.invoke(args=["demo", "--respondents", "120"])
+    assert "40 sleutelfiguren, 40 verstuurde uitnodigingen en 120 antwoorden" in result.output
+    campaign_id = db.session.scalar(select(Response.campaign_id))
+    invitations = list(db.session.scalars(select(Message).where(Message.kind == "invitation")))
+    assert len(invitations) == 40 and {m.status for m in invitations} == {MessageStatus.SENT}
+    assert len(list(outbox_dir(app).glob("*.eml"))) == 40
+    channels = list(db.session.scalars(select(Channel).where(Channel.campaign_id == campaign_id)))
+    assert len(channels) == 2
+    through_channels = db.session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .join(Link, Link.id == Response.link_id)
+        .where(Link.channel_id.is_not(None))
+    )
+    assert 0 < through_channels < 120
+    days = {r.started_at.date() for r in db.session.scalars(select(Response))}
+    assert len(days) > 10  # spread over the three weeks since the opening
