@@ -27,6 +27,7 @@ from campaign.models import Campaign, CampaignEvent, Draw, DrawEntry, Message
 from campaign.survey.draw import AlreadyEntered, DrawError
 from tests.conftest import EXAMPLE_CAMPAIGN
 from tests.draw.conftest import AFTER_CLOSE, CLOSES, COORDINATOR, enter, entrants
+from tests.survey.conftest import load_example
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -63,10 +64,12 @@ def test_the_seed_is_made_with_the_campaign_and_only_its_commitment_shows(campai
     assert draw.seed not in client.get(f"/trekking/{campaign.slug}.json").text
 
 
-def test_reloading_the_file_keeps_the_seed(campaign):
+def test_reloading_the_file_keeps_the_seed_and_each_campaign_has_its_own(campaign):
     before = draw_of(campaign).seed
     load_campaign(parse_campaign_text(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8")))
     assert draw_of(campaign).seed == before
+    other = load_example(slug="een-andere-bevraging")
+    assert draw_of(other).seed != before and len(set(draw_of(other).seed)) > 4
 
 
 def test_two_processes_racing_for_the_seed_make_one(app, campaign):
