@@ -30,8 +30,8 @@ MAIL_DEFAULT_SENDER: str | None = None
 MAIL_SUPPRESS_SEND = False
 #: Where mails go as .eml files when there is no MAIL_SERVER; None means instance/outbox/.
 OUTBOX_DIR: str | None = None
-#: Where uploaded campaign files wait for their confirmation; None means
-#: instance/campaign-uploads/.
+#: Where uploaded files (campaign files, key-figure CSVs) wait for their confirmation;
+#: None means instance/uploads/.
 UPLOAD_DIR: str | None = None
 
 #: Public address put in mails and on key-figure pages (no trailing slash).

@@ -52,6 +52,35 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{format_number(count)} {one if count == 1 else many}"
 
 
+#: Titles written before a name, skipped when greeting someone by their first name.
+TITLES = frozenset(
+    {
+        "dr",
+        "dr.",
+        "prof",
+        "prof.",
+        "mevr",
+        "mevr.",
+        "mevrouw",
+        "dhr",
+        "dhr.",
+        "meneer",
+        "mr",
+        "mr.",
+        "ir",
+        "ir.",
+    }
+)
+
+
+def first_name(full_name: str | None) -> str:
+    """The first name in ``full_name`` for a greeting (``Beste An``): the first word that
+    is not a title such as ``dr.`` or ``mevr.``; "" when there is none."""
+    words = (full_name or "").split()
+    named = [word for word in words if word.lower() not in TITLES]
+    return (named or words or [""])[0]
+
+
 #: The zone of times that belong to no campaign (the scheduler's heartbeat).
 DEFAULT_ZONE = "Europe/Brussels"
 
@@ -69,3 +98,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime_nl")
     app.add_template_filter(format_number, "number_nl")
     app.add_template_filter(plural, "plural")
+    app.add_template_filter(first_name, "first_name")

@@ -73,7 +73,7 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": None,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
-        "UPLOAD_DIR": str(tmp_path / "campaign-uploads"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
         "BASE_URL": "http://campagne.example.org",
     }
 

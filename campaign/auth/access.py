@@ -16,6 +16,7 @@ where it could show too much:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from werkzeug.wrappers import Response
 from campaign.auth import roles
 from campaign.errors import render_error
 from campaign.extensions import db, login_manager
-from campaign.models import Campaign, Channel, KeyFigure
+from campaign.models import Campaign, Channel, KeyFigure, Message
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -33,6 +34,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The part of the site this check guards.
 PREFIX = "/dashboard/"
+#: The kind of mail that carries a set-password link (``campaign.auth.services``).
+ACCOUNT_MAIL = "account"
 
 
 def partner_scoped(view: View) -> View:
@@ -63,7 +66,26 @@ def check_access() -> Response | tuple[str, int] | None:
         return render_error(403, "Je account mag alles bekijken, maar niets wijzigen.")
     if account.partner:
         return _check_partner(account.partner, getattr(view, "partner_scoped", False))
+    if account.role != roles.ADMIN and _reads_account_mail():
+        return render_error(
+            403, "Deze mail bevat een persoonlijke link om een wachtwoord te kiezen."
+        )
     return None
+
+
+#: The .eml copy of a sent mail, as the mail page shows it (``mailing.outbox_file``).
+_EML = re.compile(r"(\d+)\.eml")
+
+
+def _reads_account_mail() -> bool:
+    """Whether the request opens the copy of an account mail: it carries a one-time link
+    to set a password, which only an administrator may read (anyone else could take the
+    invited account, an administrator's too)."""
+    if request.endpoint != "mailing.outbox_file":
+        return False
+    match = _EML.fullmatch(str((request.view_args or {}).get("name", "")))
+    message = db.session.get(Message, int(match[1])) if match else None
+    return message is not None and message.kind == ACCOUNT_MAIL
 
 
 def _check_partner(partner: str, scoped: bool) -> tuple[str, int] | None:

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Field, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # (no stub yet)
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import TextInput
 
 
@@ -34,9 +34,14 @@ class WholeNumberField(Field):
         self.data = None
         if not raw:
             return
-        if not raw.isdigit():
+        if not raw.removeprefix("-").isdigit():
             raise ValueError("Vul een geheel getal in (bijvoorbeeld 40).")
-        self.data = int(raw)
+        self.data = int(raw)  # a negative number is left to the field's NumberRange
+
+    def pre_validate(self, form: Any) -> None:
+        """One message per mistake: text that is no number skips the range check."""
+        if self.process_errors:
+            raise StopValidation()
 
 
 class KeyFigureForm(FlaskForm):

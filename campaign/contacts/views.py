@@ -8,16 +8,22 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from campaign import uploads
 from campaign.auth import roles
 from campaign.auth.access import partner_scoped
 from campaign.contacts import queries, services
+from campaign.contacts.confirmations import opt_out_confirmation
 from campaign.contacts.detail import key_figure_detail, resend_from_detail
 from campaign.contacts.forms import KeyFigureForm, UploadForm
 from campaign.contacts.services import ContactError
 from campaign.contacts.template import TEMPLATE_FILENAME, template_csv
+from campaign.dashboard.confirm import render_confirmation
 from campaign.definitions.services import campaign_or_404
 from campaign.mailing.render import MailError
 from campaign.models import Campaign, KeyFigure
+
+#: The folder of ``campaign.uploads`` where checked CSV files wait for "Nu importeren".
+CSV_UPLOADS = "key-figure-csv"
 
 bp = Blueprint("contacts", __name__, url_prefix="/dashboard/<slug>/sleutelfiguren")
 
@@ -61,14 +67,35 @@ def upload(slug: str) -> str:
     campaign = campaign_or_404(slug)
     form = UploadForm()
     report = None
+    kept = None
     if form.validate_on_submit():
+        data = form.file.data.read()
         report = services.import_key_figures(
-            campaign,
-            form.file.data.read(),
-            skip_invalid=form.skip_invalid.data,
-            dry_run=form.check.data,
+            campaign, data, skip_invalid=form.skip_invalid.data, dry_run=form.check.data
         )
-    return render_template("contacts/upload.html", campaign=campaign, form=form, report=report)
+        if report.dry_run and report.accepted:  # "Nu importeren" uses this very file
+            kept = uploads.keep(CSV_UPLOADS, uploads.display_name(form.file.data.filename), data)
+    return render_template(
+        "contacts/upload.html", campaign=campaign, form=form, report=report, kept=kept
+    )
+
+
+@bp.post("/importeren/gecontroleerd")
+@partner_scoped
+def import_checked(slug: str) -> str | WerkzeugResponse:
+    """ "Nu importeren" after "Alleen controleren": the checked file, kept on the server."""
+    campaign = campaign_or_404(slug)
+    kept = uploads.read(CSV_UPLOADS, request.form.get("bestand", ""))
+    if kept is None:
+        flash("Het gecontroleerde bestand is niet meer beschikbaar; kies het opnieuw.", "error")
+        return redirect(url_for("contacts.upload", slug=slug))
+    skip_invalid = request.form.get("skip_invalid") == "1"
+    report = services.import_key_figures(campaign, kept.data, skip_invalid=skip_invalid)
+    if report.accepted:
+        uploads.forget(CSV_UPLOADS, kept.key)
+    return render_template(
+        "contacts/upload.html", campaign=campaign, form=UploadForm(), report=report, kept=None
+    )
 
 
 @bp.get("/sjabloon.csv")
@@ -125,6 +152,18 @@ def edit(slug: str, key_figure_id: int) -> Any:
         key_figure=key_figure,
         link=queries.root_link_url(key_figure),
     )
+
+
+@bp.get("/<int:key_figure_id>/afmelden")
+@partner_scoped
+def confirm_opt_out(slug: str, key_figure_id: int) -> str:
+    """The confirm step of "Afmelden": what it means for this key figure's mails."""
+    campaign = campaign_or_404(slug)
+    key_figure = _key_figure(campaign, key_figure_id)
+    back = request.args.get("next", "")
+    if not back.startswith(f"/dashboard/{slug}/"):
+        back = url_for("contacts.detail", slug=slug, key_figure_id=key_figure_id)
+    return render_confirmation(campaign, opt_out_confirmation(campaign, key_figure, back))
 
 
 @bp.post("/<int:key_figure_id>/afmelden")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from campaign import clock
 from campaign.extensions import db
 from campaign.formatting import format_datetime
 from campaign.mailing.reasons import explain_failure
+from campaign.mailing.render import MailError
 from campaign.mailing.resend import count_failed, resend_refusal, retry_refusal
 from campaign.mailing.sender import FORGOTTEN_KINDS, count_due
+from campaign.mailing.services import refuse_when_closed, uninvited_key_figures
 from campaign.mailing.transport import eml_path, outbox_dir
 from campaign.models import Campaign, CampaignState, KeyFigure, Message, MessageStatus
 
@@ -109,6 +112,21 @@ def outbox_files(campaign: Campaign, limit: int = 200) -> list[OutboxFile]:
             )
         )
     return files
+
+
+def header_date(campaign: Campaign, value: str | None) -> str:
+    """A mail's ``Date:`` header (RFC 5322, ``Tue, 01 Dec 2026 14:05:00 +0000``) as nl-BE
+    text in the campaign's zone (``1 december 2026 om 15.05 u``); the header itself when
+    it cannot be read."""
+    if not value:
+        return "—"
+    try:
+        moment = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(campaign.local(moment))
 
 
 def read_outbox_file(campaign: Campaign, name: str) -> tuple[EmailMessage, str, str] | None:
@@ -399,3 +417,45 @@ def outbox_progress(campaign: Campaign, now: datetime | None = None) -> dict[str
         "due": count_due(campaign.id, moment),
         "deferred": counts["uitgesteld"],
     }
+
+
+@dataclass(frozen=True)
+class InvitationPlan:
+    """What "Uitnodigingen versturen" would do now: for its confirm step."""
+
+    #: Key figures who would get an invitation (not invited yet, not opted out).
+    key_figures: list[KeyFigure]
+    opted_out: int
+    already: int
+    sender: str
+    subject: str
+    #: Why no invitation can go out now (the survey closed), else None.
+    refusal: str | None
+    #: The survey is not open yet: when it opens (local), else None.
+    opens_at: datetime | None
+
+
+def invitation_plan(campaign: Campaign, now: datetime | None = None) -> InvitationPlan:
+    moment = now or clock.now()
+    key_figures, opted_out = uninvited_key_figures(campaign)
+    already = db.session.scalar(
+        select(func.count()).where(
+            Message.campaign_id == campaign.id, Message.kind == "invitation", Message.round == 1
+        )
+    )
+    try:
+        refuse_when_closed(campaign, moment)
+        refusal = None
+    except MailError as exc:
+        refusal = str(exc)
+    mail = campaign.mail_settings or {}
+    draft = campaign.state(moment) is CampaignState.DRAFT
+    return InvitationPlan(
+        key_figures=key_figures,
+        opted_out=opted_out,
+        already=already or 0,
+        sender=f"{mail.get('sender_name', '')} ({mail.get('sender_email', '')})",
+        subject=mail.get("subjects", {}).get("invitation", ""),
+        refusal=refusal,
+        opens_at=campaign.local(campaign.opens_at) if draft else None,
+    )

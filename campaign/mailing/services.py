@@ -25,6 +25,7 @@ from campaign import attribution, clock
 from campaign.contacts.services import set_opted_out
 from campaign.database import begin_write
 from campaign.extensions import db
+from campaign.formatting import first_name
 from campaign.mailing.render import (
     MailError,
     campaign_context,
@@ -107,6 +108,8 @@ def key_figure_context(
     context = {
         **shared,
         "name": one_line(key_figure.name) or "collega",
+        #: For the greeting: "Beste An," rather than "Beste An Peeters,".
+        "first_name": first_name(one_line(key_figure.name)) or "collega",
         "organisation": one_line(key_figure.organisation),
         "survey_url": survey_url(link),
         "page_url": key_figure_page_url(key_figure),

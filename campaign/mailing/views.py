@@ -20,12 +20,14 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from campaign.dashboard.confirm import render_confirmation
 from campaign.dashboard.navigation import register_tab
 from campaign.definitions.services import campaign_or_404
 from campaign.errors import render_error
 from campaign.extensions import csrf
 from campaign.formatting import plural
 from campaign.mailing import queries, resend, services
+from campaign.mailing.confirmations import invitation_confirmation
 from campaign.mailing.render import KINDS, MailError
 from campaign.tokens import UNSUBSCRIBE, InvalidToken
 
@@ -143,10 +145,25 @@ def resend_one(slug: str, message_id: int) -> BaseResponse:
     return _back_to_list(slug)
 
 
+@bp.get("/dashboard/<slug>/mails/uitnodigen")
+@login_required
+def confirm_invite(slug: str) -> str:
+    """The confirm step of "Uitnodigingen versturen": how many, and what happens."""
+    campaign = campaign_or_404(slug)
+    return render_confirmation(campaign, invitation_confirmation(campaign))
+
+
 @bp.post("/dashboard/<slug>/mails/uitnodigen")
 @login_required
-def invite(slug: str) -> BaseResponse:
+def invite(slug: str) -> BaseResponse | tuple[str, int]:
     campaign = campaign_or_404(slug)
+    shown = request.form.get("aantal", type=int)
+    if shown is not None and shown != queries.count_uninvited(campaign):
+        notice = (
+            "Het aantal sleutelfiguren zonder uitnodiging veranderde sinds je deze pagina "
+            "opende (een import of een collega). Kijk het opnieuw na."
+        )
+        return render_confirmation(campaign, invitation_confirmation(campaign, notice)), 409
     try:
         queued = services.queue_invitations(campaign)
     except MailError as exc:
@@ -226,7 +243,13 @@ def outbox_file(slug: str, name: str) -> str:
         abort(404)
     message, text, html = found
     return render_template(
-        "mailing/file.html", campaign=campaign, name=name, message=message, text=text, html=html
+        "mailing/file.html",
+        campaign=campaign,
+        name=name,
+        message=message,
+        sent_at=queries.header_date(campaign, message["Date"]),
+        text=text,
+        html=html,
     )
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from campaign.dashboard.confirm import render_confirmation
 from campaign.dashboard.navigation import register_tab
 from campaign.definitions.localtime import LocalTimeError, parse_local
 from campaign.definitions.services import campaign_or_404
@@ -14,6 +15,7 @@ from campaign.formatting import format_datetime
 from campaign.history import current_actor
 from campaign.mailing.render import MailError
 from campaign.schedule import reminder
+from campaign.schedule.reminder_confirm import chosen_entries, reminder_confirmation
 from campaign.schedule.reminder_page import reminder_page
 
 bp = Blueprint("reminders", __name__, url_prefix="/dashboard")
@@ -83,9 +85,23 @@ def choose(slug: str, key_figure_id: int) -> BaseResponse:
     return _back(slug, "sleutelfiguren")
 
 
-@bp.post("/<slug>/herinnering/versturen")
-def send_now(slug: str) -> BaseResponse:
+@bp.get("/<slug>/herinnering/versturen")
+def confirm_send_now(slug: str) -> str:
+    """The confirm step of "Nu versturen": to how many, and what happens."""
     campaign = campaign_or_404(slug)
+    return render_confirmation(campaign, reminder_confirmation(campaign))
+
+
+@bp.post("/<slug>/herinnering/versturen")
+def send_now(slug: str) -> BaseResponse | tuple[str, int]:
+    campaign = campaign_or_404(slug)
+    shown = request.form.get("aantal", type=int)
+    if shown is not None and shown != len(chosen_entries(campaign)):
+        notice = (
+            "Wie de herinnering krijgt, veranderde sinds je deze pagina opende (een keuze van "
+            "een collega, een nieuw antwoord). Kijk het opnieuw na."
+        )
+        return render_confirmation(campaign, reminder_confirmation(campaign, notice)), 409
     try:
         result = reminder.queue_reminder(campaign, actor=current_actor())
     except MailError as exc:

@@ -267,3 +267,27 @@ def test_the_audit_page_is_paged(client, admin, example_campaign):
     assert first.count('data-kind="channel_created"') == 50
     second = client.get(f"/dashboard/{slug}/logboek/?pagina=2").get_data(as_text=True)
     assert second.count('data-kind="channel_created"') == 5
+
+
+def test_only_an_administrator_reads_the_copy_of_an_account_mail(
+    app, client, admin, example_campaign
+):
+    from campaign.mailing.sender import send_queued
+
+    invite(client, example_campaign, role="admin")
+    assert send_queued().sent == 1
+    message = db.session.scalar(select(Message).where(Message.kind == "account"))
+    copy = f"/dashboard/{example_campaign.slug}/mails/bestanden/{message.id}.eml"
+    assert client.get(copy).status_code == 200
+    create_coordinator("coord@example.org", COORDINATOR_PASSWORD, role=roles.COORDINATOR)
+    other = app.test_client()
+    other.post("/login", data={"email": "coord@example.org", "password": COORDINATOR_PASSWORD})
+    refused = other.get(copy)
+    assert refused.status_code == 403 and "wachtwoord te kiezen" in refused.get_data(as_text=True)
+
+
+def test_the_audit_page_shows_dates_in_words(client, admin, example_campaign):
+    slug = example_campaign.slug
+    client.post(f"/dashboard/{slug}/sluitdatum", data={"datum": "2027-09-30", "uur": "23:59"})
+    page = client.get(f"/dashboard/{slug}/logboek/?soort=close_moved").get_data(as_text=True)
+    assert "15 september 2027 om 23.59 u → 30 september 2027 om 23.59 u" in page

@@ -46,5 +46,5 @@ def test_upload_on_a_phone_shows_problems_then_imports_with_skip(
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.get_by_role("link", name="Bekijk de sleutelfiguren").click()
-    page.get_by_role("link", name="Joëlle Vanhoutte").wait_for()
+    page.get_by_role("link", name="Joëlle Vanhoutte", exact=True).wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

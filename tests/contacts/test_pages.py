@@ -207,7 +207,7 @@ def test_edit_saves_the_changes(client, auth, example_campaign):
         ({"email": "BO@example.org"}, "Er is al een sleutelfiguur met dit e-mailadres (Bo)."),
         ({"name": "  "}, "Vul een naam in."),
         ({"reach": "veel"}, "Vul een geheel getal in (bijvoorbeeld 40)."),
-        ({"reach": "-3"}, "Vul een geheel getal in (bijvoorbeeld 40)."),
+        ({"reach": "-3"}, "Het bereik kan niet negatief zijn."),
         ({"sector": "landbouw"}, "Kies een sector uit de lijst."),
     ],
 )
@@ -228,6 +228,7 @@ def test_edit_with_bad_values_shows_dutch_messages_and_changes_nothing(
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert message.replace("'", "&#39;") in page
+    assert page.count('class="field-error"') == 1  # one message per mistake, not two
     assert key_figures_by_email(example_campaign)["an@example.org"].organisation == "CAW"
 
 

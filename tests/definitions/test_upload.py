@@ -116,7 +116,7 @@ def test_an_error_shows_file_line_and_place_and_changes_nothing(client, auth, ca
     assert [s.target for s in stored.sectors] == [50, 30]
     assert stored.mail_settings["subjects"]["invitation"] == "Help je mee met {title}?"
     assert events(stored) == []
-    assert not list(Path(app.config["UPLOAD_DIR"]).glob("*.json"))
+    assert not list(Path(app.config["UPLOAD_DIR"]).glob("*/*.json"))
 
 
 def test_the_diff_lists_the_changes_and_nothing_changes_before_the_confirmation(

@@ -21,7 +21,7 @@ def test_key_figure_page_works_on_a_phone(live_server, phone_page, example_campa
     kf = save_key_figure(example_campaign, name="Annelies Vandenbussche", email="a@example.org")
     phone_page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     phone_page.goto(key_figure_page_url(kf))
-    assert phone_page.get_by_role("heading", name="Dag Annelies Vandenbussche").is_visible()
+    assert phone_page.get_by_role("heading", name="Dag Annelies", exact=True).is_visible()
     assert phone_page.locator(".qr svg").is_visible()
     assert no_horizontal_scroll(phone_page)
     button = phone_page.get_by_role("button", name="Kopieer link")

@@ -135,7 +135,7 @@ def test_without_mail_server_the_eml_outbox_is_listed_and_shown(
     assert "Bewaarde mails (.eml)" in html and "Joëlle Vanhoutte" in html
     name = html.split("/mails/bestanden/")[1].split('"')[0]
     shown = client.get(mails_url(example_campaign) + f"bestanden/{name}").get_data(as_text=True)
-    assert "Help je mee?" in shown and "Beste Joëlle Vanhoutte" in shown
+    assert "Help je mee?" in shown and "Beste Joëlle," in shown
     assert (
         client.get(mails_url(example_campaign) + "bestanden/..%2Fcampaign.sqlite3").status_code
         == 404

@@ -57,7 +57,7 @@ def test_invitation_is_personalised_and_encoded(smtp_server, example_campaign):
     assert mail["Message-ID"] == stored.message_id
     text, html = body(mail, "plain"), body(mail, "html")
     for part in (text, html):
-        assert "Joëlle Vanhoutte-Éléonore 🎉" in part
+        assert "Beste Joëlle," in part  # the greeting uses the first name
         assert f"http://campagne.example.org/s/{code}" in part
         assert "http://campagne.example.org/k/" in part
         assert "http://campagne.example.org/u/" in part

@@ -150,7 +150,7 @@ def test_resend_queues_a_fresh_mail_in_the_next_round(
     assert send_queued().sent == 1
     second = message_to(kf.email, round_=2)
     assert second.status == "sent" and second.message_id != first.message_id
-    assert "Nieuwe Naam" in sink.messages[-1].get_body(("plain",)).get_content()
+    assert "Beste Nieuwe," in sink.messages[-1].get_body(("plain",)).get_content()
     assert resend_to_key_figure(example_campaign, second.id) == 3
     rounds = db.session.scalars(select(Message.round).where(Message.recipient_email == kf.email))
     assert sorted(rounds) == [1, 2, 3]
