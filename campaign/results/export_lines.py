@@ -64,24 +64,21 @@ class Maker:
 _makers: dict[str, Maker] = {}
 
 
-def fingerprint(campaign: Campaign) -> str:
-    """The columns, codes and timezone the rows are made for: the stored questionnaire,
-    its version, the sectors' codes and the timezone."""
-    session = db.session
-    text = session.scalar(
-        select(cast(Campaign.questionnaire, Text)).where(Campaign.id == campaign.id)
-    )
-    sectors = session.execute(
-        select(Sector.code, Sector.position).where(Sector.campaign_id == campaign.id)
-    ).all()
-    spec = [RULES, text or "", campaign.questionnaire_version, sorted(sectors), campaign.timezone]
-    return hashlib.sha256(json.dumps(spec, default=str).encode()).hexdigest()
+def fingerprint(campaign: Campaign, text: str | None = None) -> str:
+    """The columns, codes and timezone the rows are made for: the stored questionnaire
+    (``text``, read when not given), its version, the sectors' codes and the timezone."""
+    if text is None:
+        query = select(cast(Campaign.questionnaire, Text)).where(Campaign.id == campaign.id)
+        text = db.session.scalar(query)
+    sectors = sorted([sector.code, sector.position] for sector in campaign.sectors)
+    spec = [RULES, text or "", campaign.questionnaire_version, sectors, campaign.timezone]
+    return hashlib.sha256(json.dumps(spec).encode()).hexdigest()
 
 
-def maker(campaign: Campaign) -> Maker:
-    """The maker of ``campaign``'s rows as its questionnaire stands now (kept per process
-    and fingerprint: a changed questionnaire is a new key)."""
-    mark = fingerprint(campaign)
+def maker(campaign: Campaign, text: str | None = None) -> Maker:
+    """The maker of ``campaign``'s rows as its questionnaire (stored as ``text``) stands
+    now, kept per process and fingerprint: a changed questionnaire is a new key."""
+    mark = fingerprint(campaign, text)
     found = _makers.get(mark)
     if found is None:
         layout = export.layout(campaign)
@@ -109,21 +106,18 @@ def _row(
     }
 
 
-def record(response: Response, campaign: Campaign) -> None:
-    """Keep the rows of just-completed ``response`` (inside the completion's transaction)."""
+def record(response: Response, campaign: Campaign, text: str) -> None:
+    """Keep the rows of just-completed ``response`` (inside the completion's transaction);
+    ``text``: the campaign's stored questionnaire, as the caller read it."""
     if response.completed_at is None:
         return
-    made = maker(campaign)
+    made = maker(campaign, text)
     sector = next((s.code for s in campaign.sectors if s.id == response.sector_id), None)
     lines = made.lines(
         response.answers, response.questionnaire_version, sector, response.completed_at
     )
-    db.session.execute(
-        delete(ExportLine).where(ExportLine.response_id == response.id)
-    )  # a completion is written once; this only guards a second call
-    db.session.execute(
-        insert(ExportLine), [_row(response.id, response.updated_at, campaign.id, made, lines)]
-    )
+    row = _row(response.id, response.updated_at, campaign.id, made, lines)
+    db.session.execute(insert(ExportLine), [row])
 
 
 def refresh(campaign: Campaign) -> int:

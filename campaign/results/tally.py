@@ -95,14 +95,21 @@ def fingerprint(settings: Mapping[str, Any] | None, questionnaire: Mapping[str, 
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def _questionnaire(session: Session, campaign_id: int) -> dict[str, Any]:
-    """The stored questionnaire, parsed once per process and content (the survey's cache)."""
+def _questionnaire_text(session: Session, campaign_id: int) -> str:
+    query = select(cast(Campaign.questionnaire, Text)).where(Campaign.id == campaign_id)
+    return session.scalar(query) or ""
+
+
+def parsed(text: str | None) -> dict[str, Any]:
+    """The questionnaire stored as ``text``, parsed once per process and content (the
+    survey's cache)."""
     from campaign.survey.definition import parse_questionnaire
 
-    text = session.scalar(
-        select(cast(Campaign.questionnaire, Text)).where(Campaign.id == campaign_id)
-    )
     return parse_questionnaire(text or "").questionnaire
+
+
+def _questionnaire(session: Session, campaign_id: int) -> dict[str, Any]:
+    return parsed(_questionnaire_text(session, campaign_id))
 
 
 def _stored(session: Session, campaign_id: int, *, lock: str = "") -> str | None:
@@ -193,31 +200,40 @@ def _upsert(session: Session, campaign_id: int, counts: Iterable[tuple[Key, int]
 
 
 def record_completion(response: Response, session: Session | None = None) -> None:
-    """Add a just-completed ``response`` to its campaign's counts; inside the completion's
-    write transaction (the survey's ``_store``), so the counts and the completion commit
-    together or not at all.  Nothing when the counts are not current (a rebuild follows)
-    or the response is not counted."""
-    session = session or _session()
-    campaign = session.get(Campaign, response.campaign_id)
-    if campaign is None or not _counted(session, response):
-        return
+    """Add a just-completed ``response`` to its campaign's counts, and keep its CSV row
+    (``export_lines.record``); inside the completion's write transaction (the survey's
+    ``_store``), so they commit with the completion or not at all.  The counts only when
+    they are current (else a rebuild follows); nothing for a response that is not counted.
+
+    One read: the questionnaire, the counts' fingerprint (its row FOR SHARE, so a rebuild
+    waits for this completion or this one for the rebuild) and the counting rule."""
     from campaign.results import export_lines
 
-    export_lines.record(response, campaign)
-    questionnaire = _questionnaire(session, campaign.id)
-    stored = _stored(session, campaign.id, lock="share")
+    session = session or _session()
+    campaign = session.get(Campaign, response.campaign_id)
+    if campaign is None:
+        return
+    counted = attribution.counted_responses(campaign.id)
+    found = session.execute(
+        select(cast(Campaign.questionnaire, Text), AnswerCountState.fingerprint)
+        .join(AnswerCountState, AnswerCountState.campaign_id == Campaign.id)
+        .join(Response, Response.campaign_id == Campaign.id)
+        .where(Campaign.id == campaign.id, Response.id == response.id, *counted)
+        .with_for_update(read=True, of=AnswerCountState)
+    ).first()
+    if found is None:  # no counts kept yet (a rebuild follows), or not counted
+        rule = select(func.count()).where(Response.id == response.id, *counted)
+        if session.scalar(rule):
+            export_lines.record(response, campaign, _questionnaire_text(session, campaign.id))
+        return
+    text, stored = found
+    export_lines.record(response, campaign, text or "")
+    questionnaire = parsed(text)
     if stored != fingerprint(campaign.results_settings, questionnaire):
         return
     profile = profile_ids(campaign.results_settings, questionnaire)
     keys = _rows_of(_kinds(questionnaire), profile, response.sector_id, response.answers)
     _upsert(session, campaign.id, ((key, 1) for key in keys))
-
-
-def _counted(session: Session, response: Response) -> bool:
-    """Whether the results count ``response`` (``attribution.counted_responses``)."""
-    rule = attribution.counted_responses(response.campaign_id)
-    found = session.scalar(select(func.count()).where(Response.id == response.id, *rule))
-    return bool(found)
 
 
 def rebuild(campaign: Campaign, session: Session | None = None) -> int:

@@ -77,7 +77,18 @@ def test_each_request_of_a_completion_runs_only_the_statements_it_needs(app, cli
     # The completing POST answers with the thank-you page itself (no redirect to it).
     assert reply.status_code == 200 and "Hartelijk dank" in reply.text
     assert f'content="/s/{code}/bedankt"' in reply.text
-    assert last == ["SELECT links", "UPDATE responses", "INSERT draw_tickets", "INSERT links"]
+    # Then the results' kept counts and CSV row (campaign.results.tally.record_completion):
+    # the questionnaire with the counts' state, the sectors, the row, the counts.
+    assert last == [
+        "SELECT links",
+        "UPDATE responses",
+        "INSERT draw_tickets",
+        "INSERT links",
+        "SELECT campaigns",
+        "SELECT sectors",
+        "INSERT export_lines",
+        "INSERT answer_counts",
+    ]
 
     with statements(app) as thanks:
         assert client.get(f"/s/{code}/bedankt").status_code == 200
