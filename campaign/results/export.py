@@ -584,14 +584,17 @@ def download(
     return Download(name, MIMETYPES[file_format], _later(campaign.id, produce))
 
 
-def codebook_download(campaign: Campaign, *, delimiter: str = ";") -> Download:
-    """The codebook alone, as CSV."""
+def codebook_download(
+    campaign: Campaign, *, delimiter: str = ";", partial: bool = False
+) -> Download:
+    """The codebook alone, as CSV (``partial``: of the export of unfinished responses)."""
     _check_delimiter(delimiter)
 
     def produce(again: Campaign) -> Iterator[bytes]:
-        return _encoded(codebook_chunks(again, delimiter=delimiter))
+        return _encoded(codebook_chunks(again, delimiter=delimiter, partial=partial))
 
-    name = file_name(campaign, "codeboek", "csv")
+    what = "onvolledige-antwoorden-codeboek" if partial else "codeboek"
+    name = file_name(campaign, what, "csv")
     return Download(name, MIMETYPES["csv"], _later(campaign.id, produce))
 
 

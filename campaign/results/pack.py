@@ -24,6 +24,8 @@ from campaign.results.report import sector_summary
 DATA_CSV = "antwoorden.csv"
 DATA_XLSX = "antwoorden.xlsx"
 CODEBOOK = "codeboek.csv"
+PARTIAL_CSV = "onvolledige-antwoorden.csv"
+PARTIAL_CODEBOOK = "onvolledige-antwoorden-codeboek.csv"
 SECTORS = "samenvatting-per-sector.csv"
 CATALOGUE = "aanbod-digiwijzer.csv"
 REPORT = "rapport.html"
@@ -121,6 +123,8 @@ def _files(
     yield DATA_CSV, export.download(campaign, "csv").chunks
     yield DATA_XLSX, export.download(campaign, "xlsx").chunks
     yield CODEBOOK, export.codebook_download(campaign).chunks
+    yield PARTIAL_CSV, export.download(campaign, "csv", partial=True).chunks
+    yield PARTIAL_CODEBOOK, export.codebook_download(campaign, partial=True).chunks
     header, rows = sector_summary(campaign)
     yield SECTORS, csv_bytes(header, rows)
     if (campaign.results_settings.get("decision") or {}).get("catalogue"):
@@ -138,6 +142,9 @@ def _readme(campaign: Campaign) -> str:
             f"{DATA_CSV}: de afgeronde antwoorden, een rij per antwoord (UTF-8, puntkomma's).",
             f"{DATA_XLSX}: dezelfde antwoorden en het codeboek als Excel-bestand.",
             f"{CODEBOOK}: elke kolom, code en Nederlandse omschrijving.",
+            f"{PARTIAL_CSV}: de antwoorden die niet werden afgerond (apart, niet mee"
+            " geteld in de resultaten), met de laatst ingevulde pagina;"
+            f" {PARTIAL_CODEBOOK} is hun codeboek.",
             f"{SECTORS}: de respons per sector tegenover het doel, met de kerncijfers.",
             f"{CATALOGUE}: het aanbod van organisaties die aan een Digiwijzer willen meewerken"
             " (enkel als het campagnebestand het vraagt).",

@@ -87,6 +87,29 @@ class Filter:
     selected: str | None
 
 
+@dataclass(frozen=True)
+class SectorColumn:
+    """One sector in a question's breakdown: who in it answered the question."""
+
+    code: str
+    name: str
+    answered: int
+
+    @property
+    def suppressed(self) -> bool:
+        return self.answered < MIN_GROUP
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A choice question per sector: a row per option, a column per sector (a column of
+    fewer than ``MIN_GROUP`` answers has no figures)."""
+
+    columns: list[SectorColumn]
+    #: (option label, the option's bar in each column; None in a suppressed column).
+    rows: list[tuple[str, list[Bar | None]]]
+
+
 @dataclass
 class Results:
     campaign: Campaign
@@ -94,6 +117,10 @@ class Results:
     selection: dict[str, str]
     respondents: int
     questions: list[QuestionResult]
+    #: Whether the answers are split per sector (``?per=sector``).
+    per_sector: bool = False
+    #: Question id -> its breakdown per sector (choice questions, when ``per_sector``).
+    breakdown: dict[str, Breakdown] = field(default_factory=dict)
 
     @property
     def suppressed(self) -> bool:
@@ -165,7 +192,72 @@ def campaign_results(
                 campaign, question, page_title, conditions, counted, text_limit=text_limit
             )
         )
+    if args.get("per") == "sector":
+        results.per_sector = True
+        results.breakdown = sector_breakdown(campaign, selection, results.questions)
     return results
+
+
+#: Question types split per sector (the sector question itself is the split).
+BREAKDOWN_TYPES = ("single", "multiple", "likert")
+
+
+def sector_breakdown(
+    campaign: Campaign, selection: Mapping[str, str], shown: list[QuestionResult]
+) -> dict[str, Breakdown]:
+    """Each shown (not suppressed) choice question of ``shown`` per sector, within
+    ``selection``: the sector's share of who answered it, or nothing for a sector where
+    fewer than ``MIN_GROUP`` answered."""
+    wanted = [r for r in shown if r.type in BREAKDOWN_TYPES and not r.suppressed]
+    if not wanted:
+        return {}
+    per_sector = _counts_per_sector(campaign, selection, [r.id for r in wanted])
+    found = {}
+    for result in wanted:
+        question = question_by_id(campaign, result.id) or {}
+        options = options_for(question, campaign.questionnaire, campaign.sectors)
+        columns, bars_per_column = [], []
+        for sector in campaign.sectors:
+            counted = per_sector.get(sector.id) or queries.Counted()
+            answered = counted.answered.get(result.id, 0)
+            column = SectorColumn(sector.code, sector.name, answered)
+            columns.append(column)
+            counts = {v: n for (qid, v), n in counted.values.items() if qid == result.id}
+            bars_per_column.append(None if column.suppressed else bars(options, counts, answered))
+        labels = [bar.label for bar in result.bars]
+        rows = []
+        for index, label in enumerate(labels):
+            cells = [_bar_for(column, result.bars[index].value) for column in bars_per_column]
+            rows.append((label, cells))
+        found[result.id] = Breakdown(columns, rows)
+    return found
+
+
+def _bar_for(column: list[Bar] | None, value: str) -> Bar | None:
+    if column is None:
+        return None
+    return next((bar for bar in column if bar.value == value), Bar(value, value, 0, 0.0))
+
+
+def _counts_per_sector(
+    campaign: Campaign, selection: Mapping[str, str], question_ids: list[str]
+) -> dict[int | None, queries.Counted]:
+    """The answers of ``question_ids`` counted per sector (the response's) within
+    ``selection``: from the kept counts in one query, else from the JSON per sector."""
+    if tally.is_current(campaign):
+        return {
+            sector_id: queries.Counted(
+                answered=found.answered, values=found.values, respondents=found.respondents
+            )
+            for sector_id, found in tally.counts(campaign, selection, by_sector=True).items()
+        }
+    questions = [q for q in (question_by_id(campaign, qid) for qid in question_ids) if q]
+    return {
+        sector.id: queries.count_answers(
+            questions, queries.base_conditions(campaign, {**selection, "sector": sector.code})
+        )
+        for sector in campaign.sectors
+    }
 
 
 def kept_counts(campaign: Campaign, selection: Mapping[str, str]) -> queries.Counted | None:

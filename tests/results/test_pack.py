@@ -54,6 +54,8 @@ def test_pack_holds_every_file_under_a_dutch_name(closed, client, auth):
         "antwoorden.csv",
         "antwoorden.xlsx",
         "codeboek.csv",
+        "onvolledige-antwoorden.csv",
+        "onvolledige-antwoorden-codeboek.csv",
         "samenvatting-per-sector.csv",
         "aanbod-digiwijzer.csv",
         "rapport.html",
@@ -69,6 +71,14 @@ def test_pack_data_parse_with_one_row_per_completed_response(closed, client, aut
     assert "nut" in data[0]
     codebook = read_csv(archive, "codeboek.csv")
     assert len(codebook) > 10
+    # the one respondent who stopped after the profile page, apart, with the page reached
+    partial = read_csv(archive, "onvolledige-antwoorden.csv")
+    assert len(partial) == 1 + 1
+    assert "laatste_pagina" in partial[0] and "nut" in partial[0]
+    row = dict(zip(partial[0], partial[1], strict=True))
+    assert row["sector"] == "onderwijs" and row["nut"] == ""
+    partial_book = read_csv(archive, "onvolledige-antwoorden-codeboek.csv")
+    assert any(line[0] == "laatste_pagina" for line in partial_book[1:])
     workbook = load_workbook(io.BytesIO(archive.read("antwoorden.xlsx")), read_only=True)
     assert workbook.sheetnames == ["antwoorden", "codeboek"]
     assert sum(1 for _ in workbook["antwoorden"].iter_rows()) == 1 + 8
