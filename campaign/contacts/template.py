@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
+from campaign.auth import roles
 from campaign.models import Campaign
 
 TEMPLATE_FILENAME = "sleutelfiguren-sjabloon.csv"
-HEADERS = ["naam", "e-mail", "organisatie", "sector", "netwerk", "bereik"]
+HEADERS = ["naam", "e-mail", "organisatie", "sector", "netwerk", "bereik", "partner"]
 EXAMPLE_ROWS = [
     [
         "An Voorbeeld",
@@ -23,12 +24,14 @@ EXAMPLE_ROWS = [
 
 
 def example_rows(campaign: Campaign) -> list[list[str]]:
-    """The example rows, with sectors this campaign knows (the first two, else none)."""
+    """The example rows, with sectors this campaign knows (the first two, else none) and
+    the partner a row without one gets (``roles.partner_for``)."""
     codes = [s.code for s in campaign.sectors]
+    partner = roles.partner_for(list(campaign.organisers or []), "")
     rows = []
     for index, row in enumerate(EXAMPLE_ROWS):
         sector = row[3] if row[3] in codes else (codes[index] if index < len(codes) else "")
-        rows.append([*row[:3], sector, *row[4:]])
+        rows.append([*row[:3], sector, *row[4:], partner])
     return rows
 
 

@@ -238,3 +238,11 @@ def test_a_partners_import_refuses_another_partners_key_figure(client, world):
     assert (
         db.session.scalar(select(func.count()).where(KeyFigure.email == "iemand@example.org")) == 0
     )
+
+
+def test_the_csv_template_names_the_partner_column(client, world):
+    login(client, "partner@example.org")
+    reply = client.get(f"/dashboard/{world['campaign'].slug}/sleutelfiguren/sjabloon.csv")
+    lines = reply.data.decode("utf-8-sig").splitlines()
+    assert lines[0].endswith(";bereik;partner")
+    assert all(line.endswith(";Huis van het Leren") for line in lines[1:])
