@@ -44,5 +44,8 @@ if [ "$#" -eq 0 ] || [ "${CI:-}" = "true" ]; then
   .venv/bin/ruff check . && .venv/bin/ruff format --check . >/dev/null && .venv/bin/mypy
 fi
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+# The suite waits a lot (real SMTP servers, scheduler and sender processes, a browser):
+# three workers (pytest-xdist) keep a 2-core machine busy. Each worker has its own
+# PostgreSQL database and SQLite files; TEST_WORKERS=0 runs everything in one process.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" "$@" || status=$?
 exit "$status"
