@@ -138,11 +138,25 @@ def invite_coordinator(
     )
     db.session.add(coordinator)
     db.session.flush()
-    _queue_password_mail(campaign, coordinator, reset=False, now=now)
+    _queue_password_mail_or_refuse(campaign, coordinator, reset=False, now=now)
     record_event(campaign, "account_invited", email=email, role=choice.role, partner=partner)
     db.session.commit()
     log.info("coordinator %s invited", coordinator.id)
     return coordinator
+
+
+def _queue_password_mail_or_refuse(
+    campaign: Campaign, coordinator: Coordinator, *, reset: bool, now: datetime | None
+) -> None:
+    """``_queue_password_mail``; a mail that cannot be made (no sender set) rolls the whole
+    change back and raises ``AccountError`` with the mail's Dutch reason."""
+    from campaign.mailing.render import MailError
+
+    try:
+        _queue_password_mail(campaign, coordinator, reset=reset, now=now)
+    except MailError as exc:
+        db.session.rollback()
+        raise AccountError(f"De mail kan niet vertrekken: {exc}") from exc
 
 
 def _queue_password_mail(
@@ -186,7 +200,7 @@ def send_password_link(
     """ "Wachtwoord opnieuw instellen": a new one-time link by mail (the old one stops
     working); the current password keeps working until the new one is set."""
     begin_write()
-    _queue_password_mail(campaign, coordinator, reset=True, now=now)
+    _queue_password_mail_or_refuse(campaign, coordinator, reset=True, now=now)
     record_event(campaign, "account_reset", email=coordinator.email)
     db.session.commit()
     log.info("coordinator %s: new set-password link", coordinator.id)

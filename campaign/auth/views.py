@@ -181,7 +181,11 @@ def reset(slug: str, account_id: int) -> Response:
     if not target.is_active:
         flash("Activeer het account eerst opnieuw.", "error")
     else:
-        services.send_password_link(campaign, target)
+        try:
+            services.send_password_link(campaign, target)
+        except AccountError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("auth.accounts", slug=slug))
         flash(
             f"Een nieuwe link om een wachtwoord te kiezen staat in de wachtrij voor "
             f"{target.email}; een vorige link werkt niet meer.",
