@@ -24,7 +24,7 @@ from campaign.models import Campaign
 
 bp = Blueprint("definitions", __name__, url_prefix="/dashboard")
 
-register_tab("definitions.campaign_file", "Instellingen", "definitions", 50)
+register_tab("definitions.settings", "Instellingen", "definitions", 50)
 
 #: The fingerprint of a campaign that does not exist yet.
 NEW = "nieuw"
