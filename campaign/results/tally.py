@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, delete, func, insert, select, update
+from sqlalchemy import JSON, Table, Text, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -369,7 +369,7 @@ def counts(
         found[None] = Tally()
         return found
     columns = [AnswerCount.question_id, AnswerCount.item, AnswerCount.value]
-    group = [*columns, AnswerCount.cell] if by_sector else columns
+    group = [*columns, _sector_of_cell(session)] if by_sector else columns
     query = select(*group, func.sum(AnswerCount.count)).where(
         AnswerCount.campaign_id == campaign.id
     )
@@ -382,12 +382,19 @@ def counts(
         qid, item, value = row[0], row[1], row[2]
         count = int(row[-1])
         if by_sector:
-            sector = json.loads(row[3]).get("sector")
+            sector = None if row[3] is None else int(row[3])
             tally = found.setdefault(sector, Tally())
         else:
             tally = found[None]
         _add(tally, qid, item, value, count)
     return found
+
+
+def _sector_of_cell(session: Session) -> Any:
+    """The sector id a cell names, read by the database (grouping per sector there)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(AnswerCount.cell, JSON)["sector"].as_integer()
+    return func.json_extract(AnswerCount.cell, "$.sector")
 
 
 def _add(tally: Tally, qid: str, item: str, value: str, count: int) -> None:
