@@ -277,8 +277,12 @@ def opens_by_key_figure(campaign: Campaign) -> dict[int | None, int]:
 
 
 def total_opens(campaign: Campaign) -> int:
-    """Openings of the survey through any link of the campaign."""
-    return sum(opens_by_key_figure(campaign).values())
+    """Openings of the survey through any link of the campaign (the sum of
+    ``opens_by_key_figure`` and the channels' links, as one aggregate)."""
+    query = select(func.coalesce(func.sum(Link.open_count), 0)).where(
+        Link.campaign_id == campaign.id
+    )
+    return int(db.session.scalar(query) or 0)
 
 
 # --- progress against a target -----------------------------------------------------------
