@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from campaign.attribution import root_link
 from campaign.contacts.services import save_key_figure
+from campaign.definitions.export import campaign_document
+from campaign.definitions.loader import parse_campaign_text
 from campaign.definitions.services import find_campaign, load_campaign_file, move_close
 from campaign.extensions import db
 from campaign.models import Campaign, CampaignEvent
 from campaign.survey.services import save_page, start_response
-from tests.conftest import COORDINATOR_EMAIL
+from tests.conftest import COORDINATOR_EMAIL, EXAMPLE_CAMPAIGN
 from tests.survey.conftest import form
 
 SMALL = """\
@@ -307,10 +309,17 @@ def test_the_example_campaign_round_trips(client, auth, example_campaign, tmp_pa
     text = client.get(f"/dashboard/{example_campaign.slug}/campagnebestand.yaml").get_data(
         as_text=True
     )
+    before = campaign_document(reloaded(example_campaign.slug))
     path = tmp_path / "voorbeeld.yaml"
     path.write_text(text, encoding="utf-8")
     assert load_campaign_file(path).changes == []
-    assert reloaded(example_campaign.slug).questionnaire_version == 1
+    after = reloaded(example_campaign.slug)
+    assert after.questionnaire_version == 1
+    assert campaign_document(after) == before
+    # file -> database -> file: the same campaign file, every part of it (prizes, draw, ...)
+    downloaded = parse_campaign_text(text, "download.yaml")
+    shipped = parse_campaign_text(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"), "voorbeeld.yaml")
+    assert downloaded.model_dump() == shipped.model_dump()
 
 
 def test_the_command_line_loads_through_the_same_service_and_is_recorded(runner, app, tmp_path):
