@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     check_secret_key(app)
     configure_logging(app)
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -52,6 +53,12 @@ def check_secret_key(app: Flask) -> None:
             f"{MIN_SECRET_LENGTH} characters in instance/config.py or CAMPAIGN_SECRET_KEY "
             '(for example: python -c "import secrets; print(secrets.token_urlsafe(32))").'
         )
+
+
+def register_security(app: Flask) -> None:
+    from campaign import security
+
+    security.register(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -48,6 +48,12 @@ LOG_LEVEL = "INFO"
 #: Tests (and dry runs) may set a callable returning an aware UTC datetime: see campaign/clock.py.
 CLOCK = None
 
+#: Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+#: (werkzeug's ProxyFix); 0 trusts none.  Behind one nginx: 1.
+PROXY_COUNT = 0
+
+#: Session and remember cookies are also marked Secure whenever BASE_URL is https
+#: (campaign/security.py).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True

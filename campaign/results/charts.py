@@ -8,6 +8,7 @@ from typing import Any
 import plotly.io as pio
 
 from campaign.results.services import QuestionResult, Results
+from campaign.security import nonce_scripts
 
 #: Bar colours for the values of a scale, from "not at all" to "fully".
 SCALE_COLOURS = ["#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac", "#053061"]
@@ -95,8 +96,9 @@ def _scale_colours(count: int) -> list[str]:
 
 def _html(traces: list[dict[str, Any]], layout: dict[str, Any], question_id: str) -> str:
     """The chart's div and script. The figure is a plain dict, not validated by plotly's
-    graph objects: that validation cost about 12 ms per chart, most of the page's time."""
-    return pio.to_html(
+    graph objects: that validation cost about 12 ms per chart, most of the page's time.
+    Its inline script carries the response's CSP nonce (campaign/security.py)."""
+    html = pio.to_html(
         {"data": traces, "layout": layout},
         full_html=False,
         include_plotlyjs=False,
@@ -104,6 +106,7 @@ def _html(traces: list[dict[str, Any]], layout: dict[str, Any], question_id: str
         div_id=f"grafiek-{question_id}",
         validate=False,
     )
+    return nonce_scripts(html)
 
 
 def charts_for(results: Results) -> dict[str, str]:

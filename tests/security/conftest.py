@@ -1,0 +1,5 @@
+"""The survey tests' fixtures (the example campaign, open now, a key figure and its link)."""
+
+from tests.survey.conftest import key_figure, key_link, open_campaign
+
+__all__ = ["key_figure", "key_link", "open_campaign"]
