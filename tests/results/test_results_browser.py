@@ -51,6 +51,15 @@ def test_results_decision_and_report_in_a_browser(browser, live_server, closed, 
     assert "5 afgeronde antwoorden in deze selectie" in page.locator(".selection").inner_text()
     check(page, "results in Brugge", problems)
 
+    page.goto(f"{base}/")
+    page.get_by_label("Uitsplitsen per sector").check()
+    page.get_by_role("button", name="Toon resultaten").click()
+    page.locator("table.per-sector").first.wait_for()
+    page.wait_for_load_state("load")
+    assert page.locator("table.per-sector").count() == 7
+    check(page, "results per sector", problems)
+
+    page.goto(f"{base}/?regio=brugge")
     page.select_option("#filter-sector", "onderwijs")
     page.get_by_role("button", name="Toon resultaten").click()
     assert "niemand herkenbaar" in page.locator(".suppressed").inner_text()
