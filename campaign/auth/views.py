@@ -23,6 +23,7 @@ bp.app_context_processor(
     lambda: {
         "may_open": access.may_open,
         "may_change": roles.can_change,
+        "partner_limit": roles.partner_limit,
         "role_labels": roles.ROLE_LABELS,
     }
 )

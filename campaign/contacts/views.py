@@ -48,7 +48,8 @@ def _list_filter() -> queries.ListFilter:
         sector=args.get("sector", ""),
         status=args.get("status", "") if args.get("status") in ("actief", "afgemeld") else "",
         page=args.get("page", 1, type=int) or 1,
-        partner=roles.partner_limit(),
+        # A limited account sees its partner only; others may choose one.
+        partner=roles.partner_limit() or args.get("partner", "").strip()[:200] or None,
     )
 
 

@@ -246,3 +246,19 @@ def test_the_csv_template_names_the_partner_column(client, world):
     lines = reply.data.decode("utf-8-sig").splitlines()
     assert lines[0].endswith(";bereik;partner")
     assert all(line.endswith(";Huis van het Leren") for line in lines[1:])
+
+
+def test_a_coordinator_of_every_partner_filters_the_key_figures_by_partner(client, world):
+    slug = world["campaign"].slug
+    login(client, "admin@example.org")
+    everyone = client.get(f"/dashboard/{slug}/sleutelfiguren/").get_data(as_text=True)
+    assert "eigen@example.org" in everyone and "ander@example.org" in everyone
+    assert '<td data-label="Partner">POM West-Vlaanderen</td>' in everyone
+    one = client.get(f"/dashboard/{slug}/sleutelfiguren/?partner={OTHER}").get_data(as_text=True)
+    assert "ander@example.org" in one and "eigen@example.org" not in one
+    # A limited account cannot widen its view with the same parameter.
+    client.post("/logout")
+    login(client, "partner@example.org")
+    url = f"/dashboard/{slug}/sleutelfiguren/?partner={OTHER}"
+    limited = client.get(url).get_data(as_text=True)
+    assert "ander@example.org" not in limited and 'id="partner"' not in limited
