@@ -35,7 +35,7 @@ import hashlib
 import json
 import typing
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,9 +243,15 @@ def rebuild(campaign: Campaign, session: Session | None = None) -> int:
     return _rebuild(session, campaign.id, campaign.results_settings)
 
 
-def _rebuild(session: Session, campaign_id: int, settings: Mapping[str, Any] | None) -> int:
+def _rebuild(
+    session: Session,
+    campaign_id: int,
+    settings: Mapping[str, Any] | None,
+    counted: Callable[[int], list[Any]] = attribution.counted_responses,
+) -> int:
     """``rebuild`` in Core statements only (the migration runs it against the schema of its
-    revision, which may lack columns the models have later)."""
+    revision, which may lack columns the models have later: it passes its own ``counted``
+    rule, the conditions on ``Response`` of the responses that count)."""
     questionnaire = _questionnaire(session, campaign_id)
     mark = fingerprint(settings, questionnaire)
     states = cast_table(AnswerCountState)
@@ -260,7 +266,7 @@ def _rebuild(session: Session, campaign_id: int, settings: Mapping[str, Any] | N
     counts: Counter[Key] = Counter()
     query = (
         select(Response.sector_id, Response.answers)
-        .where(*attribution.counted_responses(campaign_id), Response.completed_at.is_not(None))
+        .where(*counted(campaign_id), Response.completed_at.is_not(None))
         .execution_options(yield_per=1000)
     )
     total = 0
@@ -302,10 +308,13 @@ def after_load(campaign: Campaign) -> None:
     export_lines.refresh(campaign)
 
 
-def rebuild_all(session: Session) -> int:
-    """Rebuild every campaign's counts (the migration's backfill); responses counted."""
+def rebuild_all(
+    session: Session, counted: Callable[[int], list[Any]] = attribution.counted_responses
+) -> int:
+    """Rebuild every campaign's counts (the migration's backfill, with the counting rule of
+    its revision); returns the responses counted."""
     campaigns = session.execute(select(Campaign.id, Campaign.results_settings)).all()
-    return sum(_rebuild(session, cid, settings) for cid, settings in campaigns)
+    return sum(_rebuild(session, cid, settings, counted) for cid, settings in campaigns)
 
 
 # --- reading ------------------------------------------------------------------------------
