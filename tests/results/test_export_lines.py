@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, cast, delete, func, select, update
 
 from campaign.extensions import db
 from campaign.models import Campaign, ExportLine
@@ -92,3 +93,25 @@ def test_completions_after_a_load_keep_rows_for_the_new_questionnaire(seeded):
     respond(link, *PEOPLE[1])
     assert kept_count(campaign) == len(PEOPLE) + 1
     assert exported(campaign) == from_answers(campaign)
+
+
+def test_a_questionnaire_changed_without_a_new_version_is_noticed_too(seeded):
+    """Any change of the stored questionnaire (here a Core UPDATE adding an option, with
+    the version unchanged) makes the kept rows stale: the new column is never missing."""
+    questionnaire = json.loads(
+        db.session.scalar(
+            select(cast(Campaign.questionnaire, Text)).where(Campaign.id == seeded.id)
+        )
+    )
+    question = next(
+        q for page in questionnaire["pages"] for q in page["questions"] if q["id"] == "kanalen"
+    )
+    question["options"].append({"value": "chat", "label": "Chat"})
+    db.session.execute(
+        update(Campaign).where(Campaign.id == seeded.id).values(questionnaire=questionnaire)
+    )
+    db.session.commit()
+    assert kept_count(seeded) == 0
+    header, rows = exported(seeded)
+    assert "kanalen.chat" in header
+    assert (header, rows) == from_answers(seeded)
