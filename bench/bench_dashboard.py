@@ -22,7 +22,7 @@ most 3 for the dashboard and the stats; the dashboard page under 300 ms at
 100,000 on SQLite.
 
 Run: .venv/bin/python bench/bench_dashboard.py [--sizes 1000 100000] [--repeat 5]
-     [--pg postgresql+psycopg://postgres@127.0.0.1:5432] [--no-pg]
+     [--pg postgresql+psycopg://postgres@127.0.0.1:5432] [--no-pg] [--no-sqlite]
 """
 
 from __future__ import annotations
@@ -329,12 +329,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         templates = demo_answers(folder)
         print(f"{len(templates)} demo answers as templates; {KEY_FIGURES:,} key figures")
-        backends = ["sqlite"] + ([] if args.no_pg else ["postgresql"])
+        backends = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_pg else ["postgresql"])
         for backend in backends:
             results = {}
             for size in args.sizes:
