@@ -10,18 +10,31 @@ respondent: no response id, ticket, receipt, e-mail address or IP address.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, has_request_context
 from flask.logging import default_handler
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(actor)s] %(message)s"
 
+#: Control characters in a message (user input such as a URL's path): written escaped,
+#: so that no input can start a line of its own in the log.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
 
 class ActorFilter(logging.Filter):
-    """Adds ``actor``: the logged-in coordinator's e-mail address, else ``-``."""
+    """Adds ``actor``: the logged-in coordinator's e-mail address, else ``-``; escapes
+    control characters in the message (a traceback keeps its own lines)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.actor = acting_coordinator() or "-"
+        message = record.getMessage()
+        if CONTROL.search(message):
+            record.msg, record.args = CONTROL.sub(_escaped, message), ()
         return True
 
 

@@ -16,14 +16,68 @@ is created, so a survey page pays one dictionary update, not string building.
   Flask-WTF's CSRF check needs on https (``WTF_CSRF_SSL_STRICT``).
 - ``Strict-Transport-Security`` and ``Secure`` session and remember cookies whenever
   ``BASE_URL`` is https.
+
+Bad input never reaches the database as a server error:
+
+- a NUL byte (which PostgreSQL refuses in text) or another control character in the
+  URL's path is a 404; a NUL byte in a query or form value is a Dutch 400;
+- whole numbers in URLs (``<int:...>``) and in ``request.args/form.get(..., type=int)``
+  stay within a 32-bit signed integer (PostgreSQL's ``integer``; SQLite overflows past
+  64 bits): a bigger one is a 404 in a URL, and "no value" in a field.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Request, Response, g, request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+#: The biggest whole number a URL or a form field may carry (PostgreSQL's ``integer``).
+MAX_INT = 2**31 - 1
+#: Control characters never valid in one of our paths (the log-forging ones included).
+PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NUL_MESSAGE = (
+    "Je invoer bevat een ongeldig teken (een nul-teken). Verwijder het en probeer opnieuw."
+)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that stops at ``MAX_INT``: a bigger number is a 404, not an overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def whole_number(value: str) -> int:
+    """``int(value)`` within +/- ``MAX_INT``; raises ``ValueError`` otherwise."""
+    number = int(value)
+    if not -MAX_INT <= number <= MAX_INT:
+        raise ValueError("number out of range")
+    return number
+
+
+class BoundedArgs(ImmutableMultiDict[str, str]):
+    """Query and form values whose ``get(..., type=int)`` is ``whole_number``, so that an
+    out-of-range number is "no value" (the default), as text that is no number already is."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]  # noqa: A002
+        return super().get(key, default, whole_number if type is int else type)
+
+
+class InvalidCharacter(BadRequest):
+    """A NUL byte in a query or form value."""
+
+
+class CampaignRequest(Request):
+    parameter_storage_class = BoundedArgs
+
 
 #: The policy without a nonce; ``{nonce}`` is put in when a template asked for one.
 POLICY = (
@@ -70,10 +124,32 @@ def configure_proxy(app: Flask) -> None:
         )
 
 
+def refuse_nul_bytes() -> None:
+    """Before every request: control characters in the path are a 404, a NUL byte in a
+    query or form value a 400 (PostgreSQL cannot store it; no field needs it)."""
+    if PATH_CONTROL.search(request.path):
+        raise NotFound()
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise InvalidCharacter()
+
+
+def _invalid_character(_error: InvalidCharacter) -> tuple[str, int]:
+    from campaign.errors import render_error
+
+    return render_error(400, NUL_MESSAGE)
+
+
 def register(app: Flask) -> None:
-    """Install the headers hook, the ``csp_nonce`` template helper, cookies and proxy."""
+    """Install the headers hook, the ``csp_nonce`` template helper, cookies and proxy,
+    the bounded whole numbers and the NUL-byte check."""
     configure_cookies(app)
     configure_proxy(app)
+    app.request_class = CampaignRequest
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul_bytes)
+    app.register_error_handler(InvalidCharacter, _invalid_character)
     fixed = {
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "SAMEORIGIN",

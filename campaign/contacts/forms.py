@@ -11,6 +11,8 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import TextInput
 
+from campaign.security import MAX_INT
+
 
 class UploadForm(FlaskForm):
     file = FileField("CSV-bestand", validators=[FileRequired("Kies een CSV-bestand.")])
@@ -36,6 +38,8 @@ class WholeNumberField(Field):
             return
         if not raw.removeprefix("-").isdigit():
             raise ValueError("Vul een geheel getal in (bijvoorbeeld 40).")
+        if len(raw) > 10 or abs(int(raw)) > MAX_INT:  # the database's integer
+            raise ValueError("Dit getal is te groot.")
         self.data = int(raw)  # a negative number is left to the field's NumberRange
 
     def pre_validate(self, form: Any) -> None:

@@ -298,11 +298,15 @@ class MailSettings(Strict):
         return value
 
 
+#: A sector's target is stored as an integer (32 bits on PostgreSQL).
+MAX_TARGET = 1_000_000
+
+
 class SectorSpec(Strict):
     code: str = Field(pattern=CODE)
     name: str = Field(min_length=1, max_length=120)
     examples: list[str] = Field(default_factory=list)
-    target: int = Field(ge=0)
+    target: int = Field(ge=0, le=MAX_TARGET)
 
 
 class Prize(Strict):
