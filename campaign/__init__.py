@@ -62,9 +62,10 @@ def register_security(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from campaign.database import configure_engine, migration_options
+    from campaign.database import configure_engine, engine_options, migration_options
     from campaign.extensions import csrf, db, login_manager, mail, migrate
 
+    engine_options(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), **migration_options())
     mail.init_app(app)

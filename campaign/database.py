@@ -19,6 +19,18 @@ from campaign.extensions import db
 IMMEDIATE = "campaign_immediate"
 
 
+def engine_options(app: Flask) -> None:
+    """Engine options set before the engine is made: on a server database, a connection
+    taken from the pool is tested first (``pool_pre_ping``, one round trip), so that
+    after a database restart a stale pooled connection is replaced instead of failing
+    a request.  SQLite files have no server to lose; they skip the ping."""
+    url = str(app.config.get("SQLALCHEMY_DATABASE_URI") or "")
+    if not url.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def configure_engine(app: Flask) -> None:
     """Install the SQLite pragmas and transaction handling on the app's engine."""
     engine = db.engine

@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, update
+from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from campaign import attribution, clock
@@ -135,9 +136,15 @@ def open_visit(code: str, response_ids: Iterable[Any] = ()) -> Visit | None:
 
     One UPDATE that adds one, so concurrent openings are never lost; nothing
     about the visitor is stored.  An unknown code counts nothing and gives None.
+    The count is best-effort: a database that refuses writes (read-only, disk full)
+    leaves the opening uncounted, and the page is still shown.
     """
-    begin_write()
-    _count_open(code)
+    try:
+        begin_write()
+        _count_open(code)
+    except (OperationalError, InternalError) as error:
+        db.session.rollback()
+        log.warning("an opening of a link was not counted: %s", type(error.orig).__name__)
     visit = find_visit(code, response_ids, texts=True)
     db.session.commit()
     return visit
