@@ -9,14 +9,25 @@ and the load can never disagree about which date the file moves.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from campaign.database import begin_write
 from campaign.definitions.export import campaign_document
 from campaign.definitions.file_schedule import ScheduleConflict, apply_file_schedule
 from campaign.definitions.loader import DefinitionError
 from campaign.definitions.schema import CampaignSpec, question_index
-from campaign.definitions.services import find_campaign, orphan_problems, questionnaire_hash
+from campaign.definitions.services import (
+    LoadResult,
+    find_campaign,
+    load_campaign,
+    orphan_problems,
+    questionnaire_hash,
+)
 from campaign.extensions import db
 from campaign.formatting import format_datetime, plural
 from campaign.models import Campaign
@@ -269,3 +280,49 @@ def _was(old: Any, new: Any) -> str:
     ):
         return f" van '{old or ''}' naar '{new or ''}'" if old else f" naar '{new}'"
     return ""
+
+
+# --- the confirmation -------------------------------------------------------------------
+
+#: The fingerprint of a campaign that does not exist yet.
+NEW = "nieuw"
+
+
+def fingerprint(campaign: Campaign | None) -> str:
+    """A digest of the campaign's definition as the diff saw it: the confirmation applies
+    the file only while the campaign is still exactly so."""
+    if campaign is None:
+        return NEW
+    text = repr(sorted(campaign_document(campaign).items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class StalePlan(Exception):
+    """The campaign changed since the diff was shown; ``plan`` is the diff as it is now."""
+
+    def __init__(self, plan: LoadPlan) -> None:
+        self.plan = plan
+        super().__init__("the campaign changed since the diff")
+
+
+def apply_plan(spec: CampaignSpec, filename: str, shown: str, *, actor: str) -> LoadResult:
+    """Load ``spec`` if the campaign is still as the diff with fingerprint ``shown`` saw it.
+
+    The check and the load are one write transaction (the campaign's row locked on
+    PostgreSQL, the write lock taken first on SQLite), so two confirmations of one diff
+    (a double click, two colleagues) load it once; the other gets ``StalePlan`` with
+    the diff as it is then (usually: nothing changes).  Raises ``DefinitionError`` as
+    ``load_campaign`` does.
+    """
+    begin_write()
+    current = db.session.scalar(
+        select(Campaign).where(Campaign.slug == spec.slug).with_for_update()
+    )
+    if fingerprint(current) != shown:
+        db.session.rollback()
+        raise StalePlan(plan_load(spec, filename))
+    try:
+        return load_campaign(spec, filename, actor=actor)
+    except IntegrityError as exc:  # the same new campaign created meanwhile (PostgreSQL)
+        db.session.rollback()
+        raise StalePlan(plan_load(spec, filename)) from exc

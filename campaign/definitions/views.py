@@ -6,18 +6,16 @@ Uploads go through the same loader and services as ``flask campaign load``.
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from campaign.dashboard.navigation import register_tab
 from campaign.definitions import uploads
-from campaign.definitions.changes import LoadPlan, plan_load
-from campaign.definitions.export import campaign_document, campaign_yaml, download_name
+from campaign.definitions.changes import LoadPlan, StalePlan, apply_plan, fingerprint, plan_load
+from campaign.definitions.export import campaign_yaml, download_name
 from campaign.definitions.loader import DefinitionError, Problem, parse_campaign_text
-from campaign.definitions.services import campaign_or_404, find_campaign, load_campaign
+from campaign.definitions.services import campaign_or_404, find_campaign
 from campaign.definitions.settings import SettingsError, current_values, save_settings
 from campaign.history import current_actor
 from campaign.models import Campaign
@@ -26,22 +24,11 @@ bp = Blueprint("definitions", __name__, url_prefix="/dashboard")
 
 register_tab("definitions.settings", "Instellingen", "definitions", 50)
 
-#: The fingerprint of a campaign that does not exist yet.
-NEW = "nieuw"
-
 
 @bp.before_request
 @login_required
 def require_login() -> None:
     """Every page here needs a logged-in coordinator."""
-
-
-def fingerprint(campaign: Campaign | None) -> str:
-    """A digest of the campaign's definition: the confirmation applies only what was shown."""
-    if campaign is None:
-        return NEW
-    text = repr(sorted(campaign_document(campaign).items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _read_upload() -> tuple[str, str]:
@@ -137,10 +124,10 @@ def apply_upload() -> BaseResponse | str | tuple[str, int]:
         return redirect(url_for("dashboard.index"))
     try:
         spec = parse_campaign_text(upload.text, upload.filename)
-        current = find_campaign(spec.slug)
-        if fingerprint(current) != request.form.get("fingerprint"):
-            return _preview(plan_load(spec, upload.filename), upload, stale=True), 409
-        result = load_campaign(spec, upload.filename, actor=current_actor())
+        shown = request.form.get("fingerprint", "")
+        result = apply_plan(spec, upload.filename, shown, actor=current_actor())
+    except StalePlan as stale:
+        return _preview(stale.plan, upload, stale=True), 409
     except DefinitionError as exc:
         return _upload_page(find_campaign_or_none(upload), exc), 400
     uploads.forget_upload(upload.key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from campaign.definitions.services import find_campaign, load_campaign_file, mov
 from campaign.extensions import db
 from campaign.models import Campaign, CampaignEvent
 from campaign.survey.services import save_page, start_response
-from tests.conftest import COORDINATOR_EMAIL, EXAMPLE_CAMPAIGN
+from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD, EXAMPLE_CAMPAIGN
 from tests.survey.conftest import form
 
 SMALL = """\
@@ -331,3 +332,44 @@ def test_the_command_line_loads_through_the_same_service_and_is_recorded(runner,
     assert runner.invoke(args=["campaign", "load", str(path)]).exit_code == 0
     kinds = [(e.kind, e.actor) for e in events(reloaded())]
     assert kinds == [("campaign_created", "opdrachtregel"), ("file_loaded", "opdrachtregel")]
+
+
+def confirm_twice_at_once(app, fields: dict[str, str]) -> list[int]:
+    """Two coordinators' browsers confirm the same diff at the same moment (real threads,
+    each with its own session and database connection)."""
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def confirm_in_thread() -> None:
+        client = app.test_client()
+        client.post("/login", data={"email": COORDINATOR_EMAIL, "password": COORDINATOR_PASSWORD})
+        barrier.wait()
+        statuses.append(
+            client.post("/dashboard/campagnebestand/toepassen", data=fields).status_code
+        )
+
+    threads = [threading.Thread(target=confirm_in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(statuses)
+
+
+def test_two_confirmations_of_one_diff_load_it_once(client, auth, campaign, app):
+    auth.login()
+    fields = confirm_fields(upload(client, SMALL.replace("target: 50", "target: 58")))
+    db.session.commit()  # end this thread's read transaction before the others write
+    assert confirm_twice_at_once(app, fields) == [302, 409]
+    stored = reloaded()
+    assert stored.sectors[0].target == 58
+    assert [e.kind for e in events(stored)] == ["file_loaded"]
+
+
+def test_two_confirmations_of_a_new_campaign_create_it_once(client, auth, app):
+    app.config["CLOCK"] = lambda: JULY
+    auth.login()
+    fields = confirm_fields(upload(client, SMALL, None))
+    db.session.commit()
+    assert confirm_twice_at_once(app, fields) == [302, 409]
+    assert [e.kind for e in events(reloaded())] == ["campaign_created"]
