@@ -99,6 +99,24 @@ def current_values(campaign: Campaign) -> dict[str, str]:
     return values
 
 
+def merge_edits(
+    current: dict[str, str], shown: dict[str, str] | None, posted: dict[str, str]
+) -> dict[str, str]:
+    """The values to save: a field the coordinator changed (``posted`` differs from what the
+    form ``shown``) takes the posted value, every other field the campaign's value now, so
+    saving the form never undoes what a colleague changed meanwhile in another field."""
+    if shown is None:
+        return {**current, **posted}
+
+    def same(a: str | None, b: str | None) -> bool:
+        return (a or "").replace("\r\n", "\n") == (b or "").replace("\r\n", "\n")
+
+    return {
+        name: posted[name] if name in posted and not same(posted[name], shown.get(name)) else value
+        for name, value in current.items()
+    }
+
+
 def _document(campaign: Campaign, values: dict[str, str]) -> dict[str, Any]:
     """The campaign file's structure with the form's values put in."""
     document = campaign_document(campaign)

@@ -6,6 +6,8 @@ Uploads go through the same loader and services as ``flask campaign load``.
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
@@ -16,7 +18,12 @@ from campaign.definitions.changes import LoadPlan, StalePlan, apply_plan, finger
 from campaign.definitions.export import campaign_yaml, download_name
 from campaign.definitions.loader import DefinitionError, Problem, parse_campaign_text
 from campaign.definitions.services import campaign_or_404, find_campaign
-from campaign.definitions.settings import SettingsError, current_values, save_settings
+from campaign.definitions.settings import (
+    SettingsError,
+    current_values,
+    merge_edits,
+    save_settings,
+)
 from campaign.history import current_actor
 from campaign.models import Campaign
 
@@ -161,13 +168,16 @@ def download(slug: str) -> Response:
 @bp.route("/<slug>/instellingen", methods=["GET", "POST"])
 def settings(slug: str) -> BaseResponse | str | tuple[str, int]:
     campaign = campaign_or_404(slug)
+    current = current_values(campaign)
     if request.method == "GET":
-        return _settings_page(campaign, current_values(campaign), {})
-    values = {key: request.form.get(key, "")[:20000] for key in current_values(campaign)}
+        return _settings_page(campaign, current, {}, current)
+    posted = {key: request.form[key][:20000] for key in current if key in request.form}
+    shown = _shown(request.form.get("shown"))
+    values = merge_edits(current, shown, posted)
     try:
         changes, warnings = save_settings(campaign, values, actor=current_actor())
     except SettingsError as exc:
-        return _settings_page(campaign, values, exc.errors), 400
+        return _settings_page(campaign, values, exc.errors, shown or current), 400
     if changes:
         flash(f"Opgeslagen: {' '.join(changes)}", "success")
     else:
@@ -177,11 +187,25 @@ def settings(slug: str) -> BaseResponse | str | tuple[str, int]:
     return redirect(url_for("definitions.settings", slug=slug))
 
 
-def _settings_page(campaign: Campaign, values: dict[str, str], errors: dict[str, str]) -> str:
+def _shown(text: str | None) -> dict[str, str] | None:
+    """The values the form showed when it was opened (its hidden ``shown`` field)."""
+    try:
+        shown = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(shown, dict):
+        return None
+    return {str(key): str(value) for key, value in shown.items()}
+
+
+def _settings_page(
+    campaign: Campaign, values: dict[str, str], errors: dict[str, str], shown: dict[str, str]
+) -> str:
     return render_template(
         "definitions/settings.html",
         campaign=campaign,
         values=values,
         errors=errors,
+        shown=shown,
         active="definitions",
     )

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import html as html_module
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from campaign.definitions.services import find_campaign, load_campaign_file
-from campaign.definitions.settings import current_values
+from campaign.definitions.settings import current_values, save_settings
 from campaign.extensions import db
 from campaign.history import record_event
 from campaign.models import Campaign, CampaignEvent
@@ -182,3 +185,20 @@ def test_moving_the_close_on_the_form_is_recorded_as_a_close_move(client, auth, 
     assert moved.kind == "close_moved"
     assert moved.details["new"] == "2027-09-29T21:59:00+00:00"
     assert saved.kind == "settings_changed"
+
+
+def test_saving_keeps_what_a_colleague_changed_meanwhile_in_another_field(client, auth, campaign):
+    auth.login()
+    html = client.get(URL).get_data(as_text=True)
+    shown = html_module.unescape(re.search(r'name="shown" value="([^"]*)"', html).group(1))
+    form_values = json.loads(shown)
+    # a colleague saves another target while this form is open
+    colleague = {**current_values(campaign), "target_welzijn": "44"}
+    save_settings(campaign, colleague, actor="collega@example.org")
+    reply = client.post(URL, data={**form_values, "subject_winner": "Proficiat!", "shown": shown})
+    assert reply.status_code == 302
+    stored = reloaded()
+    assert [s.target for s in stored.sectors] == [50, 44]  # not undone by the stale form
+    assert stored.mail_settings["subjects"]["winner"] == "Proficiat!"
+    [_colleagues, mine] = [e for e in events(stored) if e.kind == "settings_changed"]
+    assert mine.details["changes"] == ["Onderwerp van de winnaarsmail gewijzigd."]
