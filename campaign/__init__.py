@@ -56,9 +56,10 @@ def check_secret_key(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from campaign import security
+    from campaign import ratelimits, security
 
     security.register(app)
+    ratelimits.register(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -48,6 +48,12 @@ LOG_LEVEL = "INFO"
 #: Tests (and dry runs) may set a callable returning an aware UTC datetime: see campaign/clock.py.
 CLOCK = None
 
+#: Where the rate limits count (Flask-Limiter): memory:// counts per process (the
+#: embedded default); in production with several workers, redis://HOST:6379/0.
+RATELIMIT_STORAGE_URI = "memory://"
+#: The limits themselves: campaign/ratelimits.py (DEFAULTS), each a setting of its own.
+RATELIMIT_ENABLED = True
+
 #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
 #: (werkzeug's ProxyFix); 0 trusts none.  Behind one nginx: 1.
 PROXY_COUNT = 0

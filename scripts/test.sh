@@ -12,6 +12,10 @@ if [ ! -x "${CAMPAIGN_CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "Installing Debian's chromium for the browser tests ..."
   apt_install chromium
 fi
+if ! command -v redis-server >/dev/null; then
+  echo "Installing Redis for the rate limits' shared-store test ..."
+  apt_install redis-server
+fi
 if [ -f package.json ]; then
   if ! command -v npm >/dev/null; then
     echo "Installing Node.js and npm (for axe-core) ..."

@@ -75,6 +75,9 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "BASE_URL": "http://campagne.example.org",
+        # Rate limits off, so that many logins in one test never trip them; the tests of
+        # the limits (tests/security/test_ratelimits.py) switch them on.
+        "RATELIMIT_ENABLED": False,
     }
 
 

@@ -1,6 +1,7 @@
 """Coordinator accounts: creation, invitations with a one-time link, roles, partner
 limits, deactivation, and password checks."""
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -81,10 +82,19 @@ def authenticate(email: str, password: str) -> Coordinator | None:
     without a password yet, a deactivated one)."""
     coordinator = find_coordinator(email)
     if coordinator is None or not coordinator.password_hash or not coordinator.is_active:
+        # The same work as a wrong password, so the answer's time tells no one whether
+        # an account exists.
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(coordinator.password_hash, password):
         return None
     return coordinator
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash made like the accounts' hashes, of a password nobody has."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 # --- accounts managed on the dashboard -------------------------------------------------

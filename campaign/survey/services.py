@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.exc import InternalError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from campaign import attribution, clock
+from campaign import attribution, clock, ratelimits
 from campaign.database import begin_write
 from campaign.extensions import db
 from campaign.models import Campaign, CampaignState, Link, Response
@@ -152,7 +152,7 @@ def open_visit(code: str, response_ids: Iterable[Any] = ()) -> Visit | None:
 
 def _count_open(code: str) -> None:
     cleaned = clean_code(code)
-    if cleaned is not None:
+    if cleaned is not None and ratelimits.allow_open(cleaned):
         db.session.execute(
             update(Link)
             .where(Link.code == cleaned, Link.preview.is_(False))
