@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from campaign.dashboard.summary import completed_summary
+from campaign.dashboard.summary import CompletedSummary, completed_summary
 from campaign.models import Campaign
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import definition_of
@@ -71,11 +71,14 @@ class Coverage:
     thin: int = THIN
 
 
-def coverage(campaign: Campaign) -> Coverage:
-    """The matrix of the campaign's profile questions (sector questions are the rows)."""
+def coverage(campaign: Campaign, summary: CompletedSummary | None = None) -> Coverage:
+    """The matrix of the campaign's profile questions (sector questions are the rows);
+    ``summary``: the completed responses' summary when the caller read it already."""
     questions = _profile_questions(campaign)
     ids = tuple(question["id"] for question in questions)
-    counts = completed_summary(campaign, ids).profile
+    if summary is None or summary.question_ids != ids:
+        summary = completed_summary(campaign, ids)
+    counts = summary.profile
     sectors: list[tuple[int | None, str, str]] = [(s.id, s.code, s.name) for s in campaign.sectors]
     if any(key[0] is None for key in counts):
         sectors.append((None, NO_SECTOR, "Geen sector"))

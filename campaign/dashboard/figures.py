@@ -7,7 +7,7 @@ close, the drop-off per page and the median completion time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from campaign import attribution, clock
@@ -19,7 +19,7 @@ from campaign.dashboard.queries import (
     sector_figures,
     unassigned,
 )
-from campaign.dashboard.summary import completed_summary
+from campaign.dashboard.summary import CompletedSummary, completed_summary
 from campaign.models import Campaign
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import definition_of
@@ -70,6 +70,9 @@ class Dashboard:
     projection: Projection
     stops: list[PageStop]
     median_completion: timedelta | None
+    #: What the figures were read from, for the rest of the page (read once per request).
+    totals: attribution.Counts = field(default_factory=attribution.Counts)
+    completed: CompletedSummary | None = None
 
     @property
     def target(self) -> int:
@@ -81,7 +84,8 @@ def dashboard(campaign: Campaign, now: datetime | None = None) -> Dashboard:
     now = now or clock.now()
     sectors = sector_figures(campaign, now)
     rest = unassigned(campaign)
-    steps = funnel(campaign)
+    totals = attribution.response_totals(campaign)
+    steps = funnel(campaign, totals)
     completed = completed_summary(campaign, profile_question_ids(campaign))
     median = completed.median_seconds
     return Dashboard(
@@ -93,6 +97,8 @@ def dashboard(campaign: Campaign, now: datetime | None = None) -> Dashboard:
         projection=projection(campaign, steps["completed"], now),
         stops=page_stops(campaign),
         median_completion=timedelta(seconds=round(median)) if median is not None else None,
+        totals=totals,
+        completed=completed,
     )
 
 

@@ -45,8 +45,8 @@ def dashboard_page(
         charts=charts.charts(figures),
         table=tables.key_figure_table(campaign, chosen, rows),
         networks=tables.network_table(rows),
-        coverage=coverage(campaign),
-        closing=closing(campaign, now),
+        coverage=coverage(campaign, figures.completed),
+        closing=closing(campaign, now, figures.totals),
         channels=channel_rows(campaign, partner),
     )
 

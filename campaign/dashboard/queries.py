@@ -108,11 +108,12 @@ def count_invited(campaign: Campaign) -> tuple[int, int]:
     return int(invited or 0), int(delivered or 0)
 
 
-def funnel(campaign: Campaign) -> dict[str, int]:
+def funnel(campaign: Campaign, totals: attribution.Counts | None = None) -> dict[str, int]:
     """Invited and delivered key figures (see ``count_invited``), openings of the survey
-    through any link, started and completed responses."""
+    through any link, started and completed responses (``totals``: the response totals
+    when the caller read them already)."""
     invited, delivered = count_invited(campaign)
-    totals = attribution.response_totals(campaign)
+    totals = attribution.response_totals(campaign) if totals is None else totals
     return {
         "invited": invited,
         "delivered": delivered,
@@ -252,13 +253,15 @@ class Closing:
     history: list[CloseChange]
 
 
-def closing(campaign: Campaign, now: datetime | None = None) -> Closing:
+def closing(
+    campaign: Campaign, now: datetime | None = None, totals: attribution.Counts | None = None
+) -> Closing:
     """What the "Sluiting" card shows; ``now`` also stands for the close of "Nu afsluiten"
     while the survey is open (the confirm step says until when the grace period runs)."""
     now = now or clock.now()
     state = campaign.state(now)
     close = campaign.effective_close if state == CampaignState.CLOSED else now
-    totals = attribution.response_totals(campaign)
+    totals = attribution.response_totals(campaign) if totals is None else totals
     grace = grace_period()
     return Closing(
         state=state,
