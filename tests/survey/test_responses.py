@@ -257,6 +257,9 @@ def test_page_errors_are_shown_in_dutch_beside_the_field_with_a_summary(client, 
     html = page.text
     assert 'id="foutenoverzicht"' in html and 'href="#f-regio-0"' in html
     assert 'id="e-regio"' in html and "Deze vraag is verplicht." in html
+    # the summary names the question as it reads: no colon after its question mark
+    label = "In welke regio van West-Vlaanderen werk je vooral?"
+    assert f"{label} Deze vraag is verplicht." in html and "?:" not in html
     assert "Vul een getal in van 0 tot en met 50." in html
     assert 'aria-describedby="h-ervaring_jaren e-ervaring_jaren"' in html
     # what the respondent typed is still there
