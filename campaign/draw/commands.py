@@ -8,6 +8,7 @@ from campaign.definitions.commands import campaign_or_fail
 from campaign.draw.published import verify_draw
 from campaign.draw.purge import purge_entries
 from campaign.draw.services import DrawRefused, freeze_if_due, run_draw
+from campaign.formatting import plural
 from campaign.history import current_actor
 from campaign.urls import public_url
 
@@ -38,7 +39,7 @@ def run_command(slug: str, reason: str) -> None:
         click.echo(f"Prijs {number}: {receipt}")
     for number, receipt in enumerate(draw.reserves, 1):
         click.echo(f"Reserve {number}: {receipt}")
-    click.echo(f"{result.mails} winnaarsmail(s) in de wachtrij.")
+    click.echo(f"{plural(result.mails, 'winnaarsmail', 'winnaarsmails')} in de wachtrij.")
     click.echo(f"Publieke pagina: {public_url('draw.public', slug=slug)}")
 
 
