@@ -155,7 +155,10 @@ def report(db_info: bench.Database, survey: bench.Survey, completions: int, work
     from campaign import create_app
     from campaign.extensions import db
 
-    app = create_app({"SECRET_KEY": bench.SECRET, "SQLALCHEMY_DATABASE_URI": db_info.url})
+    limits = {
+        name.removeprefix("CAMPAIGN_"): value for name, value in bench.UNREACHED_LIMITS.items()
+    }
+    app = create_app({"SECRET_KEY": bench.SECRET, "SQLALCHEMY_DATABASE_URI": db_info.url, **limits})
     logging.getLogger("campaign").setLevel(logging.WARNING)  # no line per response
     codes = db_info.link_codes(survey.slug)
     recorder = Recorder()
