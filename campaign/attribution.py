@@ -30,6 +30,7 @@ from campaign.models import (
     Link,
     Response,
     new_link_code,
+    new_random_id,
     today_utc,
 )
 
@@ -86,20 +87,32 @@ def preview_link(campaign: Campaign) -> Link:
     return link
 
 
-def forward_link(parent: Link) -> Link:
-    """A new link for a respondent to forward (added, not committed).
+def forward_link(parent: Link) -> str:
+    """The code of a new link for a respondent to forward (inserted in the session's
+    transaction, not committed).
 
     It credits the same key figure (or channel) as ``parent``, so a chain of forwards
     still credits the key figure or channel at its root.
     """
-    link = Link(
-        campaign_id=parent.campaign_id,
-        key_figure_id=parent.key_figure_id,
-        channel_id=parent.channel_id,
-        parent_id=parent.id,
+    code = new_link_code()
+    # A Core INSERT through the session: it runs as a respondent completes, and the
+    # ORM's unit of work for one new object cost more than the insert (nothing reads the
+    # object: the respondent gets the code).
+    db.session.execute(
+        insert(cast(Table, Link.__table__)),
+        {
+            "id": new_random_id(),
+            "code": code,
+            "campaign_id": parent.campaign_id,
+            "key_figure_id": parent.key_figure_id,
+            "channel_id": parent.channel_id,
+            "parent_id": parent.id,
+            "open_count": 0,
+            "preview": False,
+            "created_at": today_utc(),
+        },
     )
-    db.session.add(link)
-    return link
+    return code
 
 
 def channel_link(channel: Channel) -> Link:

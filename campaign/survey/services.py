@@ -450,8 +450,7 @@ def _completion_extras(plan: _Plan) -> Completion:
     link_id = plan.link_id
     parent = db.session.get(Link, link_id) if link_id else None
     forward = attribution.forward_link(parent) if parent is not None else None
-    db.session.flush()
-    return Completion(ticket=ticket, forward_code=forward.code if forward else None)
+    return Completion(ticket=ticket, forward_code=forward)
 
 
 def create_forward_link(response: Response) -> str | None:
@@ -462,8 +461,7 @@ def create_forward_link(response: Response) -> str | None:
     link_id = response.link_id
     begin_write()
     parent = db.session.get(Link, link_id) if link_id else None
-    link = attribution.forward_link(parent) if parent is not None else None
-    code = link.code if link is not None else None
+    code = attribution.forward_link(parent) if parent is not None else None
     db.session.commit()
     if code is not None:
         log.info("forward link created in campaign %s", response.campaign_id)

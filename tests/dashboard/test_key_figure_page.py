@@ -13,6 +13,7 @@ from campaign.definitions.services import close_now
 from campaign.extensions import db
 from campaign.mailing.services import key_figure_page_url
 from campaign.models import KeyFigure, Link, Response
+from campaign.survey.links import find_link
 from tests.dashboard.test_closing_pages import text_of
 
 BEFORE_OPENING = datetime(2027, 1, 1, tzinfo=UTC)
@@ -34,7 +35,7 @@ def completed_through(key_figure: KeyFigure, count: int, *, forwarded: int = 0) 
     """``count`` completed responses through the key figure's link, ``forwarded`` more
     through a link forwarded from it, and one response still in progress."""
     link = db.session.scalar(select(Link).where(Link.key_figure_id == key_figure.id))
-    forward = forward_link(link)
+    forward = find_link(forward_link(link))
     db.session.flush()
     for index in range(count + forwarded):
         db.session.add(

@@ -20,6 +20,7 @@ from campaign.mailing.services import (
     unsubscribe_url,
 )
 from campaign.models import KeyFigure, Link, Response, utcnow
+from campaign.survey.links import find_link
 from campaign.tokens import KEY_FIGURE_PAGE
 
 
@@ -52,7 +53,7 @@ def test_key_figure_page_counts_answers_through_the_link_and_its_forwards(client
     kf = save_key_figure(example_campaign, name="Annelies Vandenbussche", email="a@example.org")
     other = save_key_figure(example_campaign, name="Iemand Anders", email="b@example.org")
     link = db.session.scalar(select(Link).where(Link.key_figure_id == kf.id))
-    forward = forward_link(link)
+    forward = find_link(forward_link(link))
     db.session.commit()
     add_responses(link, started=3, completed=2)
     add_responses(forward, started=2, completed=1)

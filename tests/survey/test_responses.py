@@ -12,6 +12,7 @@ from campaign.definitions.services import close_campaign
 from campaign.extensions import db
 from campaign.models import Link, Response, Sector
 from campaign.survey import services
+from campaign.survey.links import find_link
 from campaign.survey.questionnaire import ForeignFields
 from tests.survey.conftest import EXAMPLE_FORMS, form, load_example, next_address, start_survey
 
@@ -121,8 +122,8 @@ def test_last_page_completes_once_with_a_ticket_and_a_forward_link(key_link):
 
 
 def test_answers_through_a_forwarded_link_count_for_the_same_key_figure(key_link):
-    child = forward_link(key_link)
-    grandchild = forward_link(child)
+    child = find_link(forward_link(key_link))
+    grandchild = find_link(forward_link(child))
     db.session.commit()
     response = services.start_response(grandchild)
     assert response.sector.code == "welzijn"
