@@ -49,6 +49,10 @@ _HEADER_INDEX = {
     synonym: column for column, synonyms in HEADER_SYNONYMS.items() for synonym in synonyms
 }
 _REACH = re.compile(r"\d+|\d{1,3}(?:[. \u00a0]\d{3})+")
+#: The biggest reach we take (a newsletter's readers, say); the column is an integer.
+MAX_REACH = 10_000_000
+#: Python's csv module refuses a longer field (``csv.field_size_limit()``).
+FIELD_LIMIT_KIB = csv.field_size_limit() // 1024
 
 
 @dataclass(frozen=True)
@@ -271,12 +275,13 @@ def _check_rows(
     """Check every data row; collect the valid ones and every problem, by line."""
     seen: dict[str, int] = {}
     width = max(positions.values()) + 1
-    for line, record in enumerate(records, start=2):
+    for line, record in _numbered(records, parsed):
         if not any(value.strip() for value in record):
             continue  # a blank line, as spreadsheets leave at the end
         values = record + [""] * (width - len(record))
         row, problems = _check_row(line, values, positions, sectors)
         problems += _extra_values(line, record, len(positions), parsed)
+        problems += _swallowed_rows(line, record, parsed)
         if row is not None and row.email in seen:
             problems.append(
                 Problem(line, f"E-mailadres {row.email} staat al op regel {seen[row.email]}.")
@@ -288,6 +293,58 @@ def _check_rows(
             parsed.invalid_lines.append(line)
         elif row is not None:
             parsed.rows.append(row)
+
+
+def _numbered(records: Any, parsed: ParsedFile) -> Iterator[tuple[int, list[str]]]:
+    """(line, values) of each record, numbered as a spreadsheet shows its rows (a quoted
+    value on two lines is one row).  A record the csv module refuses (a value over its
+    field limit: most often an unclosed quote that runs on through the file) ends the
+    reading with a problem on its line and makes the whole file unreadable: nothing
+    after it can be trusted."""
+    line = 1
+    while True:
+        line += 1
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            parsed.problems.append(Problem(line, _field_error(exc)))
+            parsed.invalid_lines.append(line)
+            parsed.unreadable = True
+            return
+        yield line, record
+
+
+def _field_error(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return (
+            f"Een waarde op of na deze regel is langer dan {FIELD_LIMIT_KIB} KiB. Meestal "
+            'ontbreekt er een sluitend aanhalingsteken ("), zodat de rest van het bestand '
+            "als één waarde gelezen wordt. Verbeter het bestand en probeer opnieuw."
+        )
+    return _csv_error(exc)
+
+
+def _swallowed_rows(line: int, record: list[str], parsed: ParsedFile) -> list[Problem]:
+    """A quoted value holding a line break *and* the delimiter: an unclosed quote that
+    swallowed the rows after it into one value (a value on two lines alone is fine)."""
+    swallowed = [
+        value for value in record if ("\n" in value or "\r" in value) and parsed.delimiter in value
+    ]
+    if not swallowed:
+        return []
+    lines = max(len(value.rstrip("\r\n").splitlines()) - 1 for value in swallowed)
+    label = DELIMITERS.get(parsed.delimiter, parsed.delimiter)
+    rows = "de regel erna" if lines <= 1 else f"de {lines} regels erna"
+    return [
+        Problem(
+            line,
+            'Waarschijnlijk ontbreekt een sluitend aanhalingsteken ("): deze regel en '
+            f"{rows} (met een {label} erin) zijn als één waarde gelezen. Sluit het "
+            "aanhalingsteken of haal het weg, en probeer opnieuw.",
+        )
+    ]
 
 
 def _extra_values(line: int, record: list[str], known: int, parsed: ParsedFile) -> list[Problem]:
@@ -363,6 +420,15 @@ def _check_reach(line: int, raw: str, problems: list[Problem]) -> int | None:
     if not raw:
         return None
     if not _REACH.fullmatch(raw):
-        problems.append(Problem(line, f"Bereik moet een geheel getal vanaf 0 zijn, niet '{raw}'."))
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        problems.append(
+            Problem(line, f"Bereik moet een geheel getal vanaf 0 zijn, niet '{shown}'.")
+        )
         return None
-    return int(re.sub(r"\D", "", raw))
+    digits = re.sub(r"\D", "", raw).lstrip("0") or "0"
+    if len(digits) > len(str(MAX_REACH)) or int(digits) > MAX_REACH:
+        problems.append(
+            Problem(line, f"Bereik is te groot: hoogstens {MAX_REACH:,}.".replace(",", "."))
+        )
+        return None
+    return int(digits)
