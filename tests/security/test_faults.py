@@ -13,7 +13,7 @@ from campaign.attribution import root_link
 from campaign.contacts.services import save_key_figure
 from campaign.extensions import db
 from campaign.models import Link
-from tests.survey.conftest import load_example
+from tests.survey.conftest import EXAMPLE_FORMS, load_example
 
 
 def make_link(app) -> str:
@@ -111,3 +111,22 @@ def test_a_read_only_database_still_shows_the_landing_and_question_pages(make_ap
         assert respondent.get(f"/s/{code}").status_code == 200
         assert respondent.get(f"/s/{code}/vraag/1").status_code == 200
     assert open_count(app, code) == 1
+
+
+def test_a_write_refused_by_a_read_only_database_is_a_dutch_503(make_app, database_url):
+    app = make_app()
+    code = make_link(app)
+    respondent = app.test_client()
+    respondent.get(f"/s/{code}")
+    assert respondent.post(f"/s/{code}/start").status_code == 200
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    with read_only(make_app, database_url) as frozen:
+        respondent.application = frozen
+        reply = respondent.post(f"/s/{code}/vraag/1", data=EXAMPLE_FORMS[0])
+        assert reply.status_code == 503
+        assert reply.headers["Retry-After"] == "120"
+        text = reply.get_data(as_text=True)
+        assert "Tijdelijk niet beschikbaar" in text
+        assert "je antwoorden zijn bewaard tot hier" in text
