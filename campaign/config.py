@@ -58,6 +58,12 @@ RATELIMIT_ENABLED = True
 #: (werkzeug's ProxyFix); 0 trusts none.  Behind one nginx: 1.
 PROXY_COUNT = 0
 
+#: A respondent's session (which response is theirs, for resuming on the same device)
+#: outlives the browser: kept this many seconds after its last change (120 days: a
+#: campaign from June to October).  A coordinator's session stays a browser session.
+PERMANENT_SESSION_LIFETIME = 120 * 24 * 3600
+SESSION_REFRESH_EACH_REQUEST = False
+
 #: Session and remember cookies are also marked Secure whenever BASE_URL is https
 #: (campaign/security.py).
 SESSION_COOKIE_HTTPONLY = True

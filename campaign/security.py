@@ -32,7 +32,7 @@ import re
 import secrets
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, g, request, session
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -135,6 +135,15 @@ def refuse_nul_bytes() -> None:
                 raise InvalidCharacter()
 
 
+def keep_respondent_session() -> None:
+    """A survey request that changed the session makes it outlive the browser
+    (``PERMANENT_SESSION_LIFETIME``), so that "on the same device you go on through the
+    same link" holds after the browser was closed.  Not for a coordinator's session
+    (the Voorbeeld tab runs the survey in their browser): that stays a browser session."""
+    if request.blueprint == "survey" and session.modified and "_user_id" not in session:
+        session.permanent = True
+
+
 def _invalid_character(_error: InvalidCharacter) -> tuple[str, int]:
     from campaign.errors import render_error
 
@@ -162,6 +171,7 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
+        keep_respondent_session()
         headers = response.headers
         headers.update(fixed)
         nonce = g.get("csp_nonce")

@@ -4,6 +4,8 @@ script without the response's nonce in any template."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -124,3 +126,21 @@ def test_no_template_has_inline_script_without_nonce_or_event_handler(template: 
     assert not INLINE_SCRIPT.search(text), "inline <script> without nonce: the CSP refuses it"
     assert not HANDLER.search(text), "on...= attribute: the CSP refuses it"
     assert "javascript:" not in text, "javascript: link: the CSP refuses it"
+
+
+def session_cookie(reply) -> str:
+    return next(c for c in reply.headers.getlist("Set-Cookie") if c.startswith("session="))
+
+
+def test_a_respondents_session_outlives_the_browser(client, key_link):
+    cookie = session_cookie(client.get(f"/s/{key_link.code}"))
+    expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
+    assert 119 < (expires - datetime.now(UTC)).total_seconds() / 86400 <= 120
+    # A page that does not change the session sends no cookie again.
+    assert not [c for c in client.get(f"/s/{key_link.code}").headers.getlist("Set-Cookie")]
+
+
+def test_a_coordinators_session_stays_a_browser_session(client, auth, key_link):
+    auth.login()
+    cookie = session_cookie(client.get(f"/s/{key_link.code}"))  # a survey seen while logged in
+    assert "Expires=" not in cookie
