@@ -252,25 +252,50 @@ def winner_rows(
     """Outbox rows of the winner mail for ``awards``, addressed to the entrants."""
     emails = dict(entries_of(campaign))
     shared = campaign_context(campaign)
-    draw_url = public_url("draw.public", slug=campaign.slug)
     recipients = [
         Recipient(
             email=emails[award["receipt"]],
-            context={
-                **shared,
-                "name": "",
-                "prize": prize_phrase_of(award["prize"]),
-                "receipt": award["receipt"],
-                "claim_until": format_date(
-                    campaign.local(datetime.fromisoformat(award["claim_until"]))
-                ),
-                "draw_url": draw_url,
-            },
+            context=_winner_context(
+                campaign,
+                shared,
+                award["prize"],
+                award["receipt"],
+                datetime.fromisoformat(award["claim_until"]),
+            ),
         )
         for award in awards
         if award["receipt"] in emails
     ]
     return render_rows(campaign, "winner", recipients, round_)
+
+
+#: The receipt the mail page's preview of the winner mail shows.
+PREVIEW_RECEIPT = "VOORBEELD"
+
+
+def winner_preview_context(campaign: Campaign, now: datetime | None = None) -> dict[str, Any]:
+    """What the winner mail says to an entrant (no name: entrants leave only an address),
+    for the mail page's preview: the first prize, an example receipt, the claim period
+    counted from now."""
+    now = now or clock.now()
+    prize = campaign.prizes[0]["name"] if campaign.prizes else ""
+    claim = timedelta(days=settings_of(campaign).claim_days)
+    return _winner_context(
+        campaign, campaign_context(campaign), prize, PREVIEW_RECEIPT, now + claim
+    )
+
+
+def _winner_context(
+    campaign: Campaign, shared: dict[str, Any], prize: str, receipt: str, claim_until: datetime
+) -> dict[str, Any]:
+    return {
+        **shared,
+        "name": "",
+        "prize": prize_phrase_of(prize),
+        "receipt": receipt,
+        "claim_until": format_date(campaign.local(claim_until)),
+        "draw_url": public_url("draw.public", slug=campaign.slug),
+    }
 
 
 def prize_phrase_of(name: str) -> str:

@@ -332,10 +332,12 @@ def preview_mail(campaign: Campaign, kind: str, key_figure: KeyFigure) -> Any:
         from campaign.schedule.reminder import reminder_preview
 
         return reminder_preview(campaign, key_figure)
+    if kind == "winner":  # to an entrant of the draw, not to a key figure
+        from campaign.draw.services import winner_preview_context
+
+        return render_mail(kind, subject_for(campaign, kind), winner_preview_context(campaign))
     [recipient] = key_figure_recipients(campaign, [key_figure])
     context = {**recipient.context, "recipient_email": key_figure.email}
-    if kind == "winner":
-        context["prize"] = "een " + (campaign.prizes[0]["name"] if campaign.prizes else "prijs")
     return render_mail(kind, subject_for(campaign, kind), context)
 
 

@@ -88,12 +88,24 @@ def test_retry_button_makes_deferred_mails_due_without_sending(
 def test_preview_renders_a_real_key_figure(client, auth, example_campaign):
     auth.login()
     kf = save_key_figure(example_campaign, name="Joëlle Vanhoutte", email="joelle@example.org")
-    for kind in ("invitation", "reminder", "winner"):
+    for kind in ("invitation", "reminder"):
         response = client.get(
             mails_url(example_campaign) + f"voorbeeld?soort={kind}&sleutelfiguur={kf.id}"
         )
         assert response.status_code == 200
         assert "Joëlle Vanhoutte" in response.get_data(as_text=True)
+
+
+def test_the_winner_preview_addresses_an_entrant_not_a_key_figure(client, auth, example_campaign):
+    auth.login()
+    kf = save_key_figure(example_campaign, name="Joëlle Vanhoutte", email="joelle@example.org")
+    response = client.get(
+        mails_url(example_campaign) + f"voorbeeld?soort=winner&sleutelfiguur={kf.id}"
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "een winnaar van de wedstrijd" in html and "VOORBEELD" in html
+    assert "Joëlle" not in html and "joelle@example.org" not in html
 
 
 def test_preview_without_key_figures_explains_why(client, auth, example_campaign):
