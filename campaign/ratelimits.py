@@ -158,7 +158,10 @@ def wait_text(seconds: float) -> str:
         count = max(1, math.ceil(seconds))
         return f"over {count} {'seconde' if count == 1 else 'seconden'}"
     minutes = math.ceil(seconds / 60)
-    return f"over {minutes} {'minuut' if minutes == 1 else 'minuten'}"
+    if minutes < 60:
+        return f"over {minutes} {'minuut' if minutes == 1 else 'minuten'}"
+    hours = math.ceil(minutes / 60)
+    return "over een uur" if hours == 1 else f"over {hours} uur"
 
 
 def _too_many(error: TooManyRequests) -> tuple[str, int, dict[str, str]]:

@@ -183,3 +183,5 @@ def test_the_wait_is_said_in_dutch():
     assert wait_text(40.2) == "over 41 seconden"
     assert wait_text(60) == "over 1 minuut"
     assert wait_text(14 * 60 + 3) == "over 15 minuten"
+    assert wait_text(3600) == "over een uur"
+    assert wait_text(3601) == "over 2 uur"
