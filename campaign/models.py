@@ -415,6 +415,8 @@ class Response(Model):
             "started_at",
             "last_page",
         ),
+        # The completed responses the results' counts do not hold yet (tally.catch_up).
+        Index("ix_responses_untallied", "campaign_id", "tallied"),
     )
 
     #: Random, so ids reveal nothing about order or count.
@@ -438,6 +440,9 @@ class Response(Model):
     questionnaire_version: Mapped[int] = mapped_column(Integer, default=1)
     #: Made through the preview link by a coordinator: never counted, exported or drawn.
     is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Whether the results' counts hold this (completed) response: set only by
+    #: ``campaign.results.tally`` (``catch_up`` and the rebuild), never by the survey.
+    tallied: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     campaign: Mapped[Campaign] = relationship()
     link: Mapped[Link | None] = relationship()

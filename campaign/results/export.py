@@ -301,6 +301,13 @@ def csv_chunks(
     """The CSV export as text chunks (the first one starts with the BOM), and its table
     (whose ``count`` says how many rows were written once the chunks are consumed)."""
     _check_delimiter(delimiter)
+    if not partial:
+        from campaign.results import export_lines
+
+        # The rows of responses completed since the last export are made and kept now
+        # (short transactions; nothing when all are kept): the survey's completion does
+        # not make them, it is the respondent's hot path.
+        export_lines.refresh(campaign)
     data = table(campaign, csv_style(delimiter), partial=partial)
     if partial:
         chunks = _csv_chunks(data.header, data.rows(), delimiter)

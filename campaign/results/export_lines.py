@@ -1,11 +1,12 @@
-"""Each completed response's CSV row, made once when it completes (``export_lines``).
+"""Each completed response's CSV row, made once and kept (``export_lines``).
 
 Profiling the CSV export of 10,000 responses (0.85 s at load 1) showed the work: decoding
 every response's answers (0.26 s) and turning them into 118 cells (0.5 s), again at
-every export.  A completed response never changes, so its row is made once, in the
-completion's transaction (``record``, through ``tally.record_completion``), for both
-delimiters, by the export's own code (``export.Table.cells``); an export then reads
-the kept rows and only writes a row number in front of each.
+every export.  A completed response never changes, so its row is made once, for both
+delimiters, by the export's own code (``export.Table.cells``): ``refresh`` makes the
+rows that are missing, at the start of every CSV export (not in the survey's completion:
+that is the respondent's hot path); an export then reads the kept rows and only writes a
+row number in front of each.
 
 A row holds only what the columns, codes and the campaign's timezone make of the
 answers: the ``fingerprint`` of those.  A load that changes any of them makes every
@@ -104,20 +105,6 @@ def _row(
         "semicolon": lines[";"],
         "comma": lines[","],
     }
-
-
-def record(response: Response, campaign: Campaign, text: str) -> None:
-    """Keep the rows of just-completed ``response`` (inside the completion's transaction);
-    ``text``: the campaign's stored questionnaire, as the caller read it."""
-    if response.completed_at is None:
-        return
-    made = maker(campaign, text)
-    sector = next((s.code for s in campaign.sectors if s.id == response.sector_id), None)
-    lines = made.lines(
-        response.answers, response.questionnaire_version, sector, response.completed_at
-    )
-    row = _row(response.id, response.updated_at, campaign.id, made, lines)
-    db.session.execute(insert(ExportLine), [row])
 
 
 def refresh(campaign: Campaign) -> int:

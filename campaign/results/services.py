@@ -244,6 +244,7 @@ def _counts_per_sector(
 ) -> dict[int | None, queries.Counted]:
     """The answers of ``question_ids`` counted per sector (the response's) within
     ``selection``: from the kept counts in one query, else from the JSON per sector."""
+    tally.catch_up(campaign)
     if tally.is_current(campaign):
         return {
             sector_id: queries.Counted(
@@ -263,6 +264,7 @@ def _counts_per_sector(
 def kept_counts(campaign: Campaign, selection: Mapping[str, str]) -> queries.Counted | None:
     """The counts of ``selection`` from the kept ``answer_counts`` (``tally``), or None when
     they were built for another questionnaire or profile (then the JSON is counted)."""
+    tally.catch_up(campaign)
     if not tally.is_current(campaign):
         return None
     found = tally.counts(campaign, selection)[None]

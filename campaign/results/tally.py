@@ -1,9 +1,10 @@
-"""The results' counts, kept in the database as responses complete (``answer_counts``).
+"""The results' counts, kept in the database (``answer_counts``).
 
 Counting the answers' JSON for every page view costs a pass over every completed
 response (57 s at 100,000 on SQLite with ``json_each``).  A completed response
-never changes, so its contribution is added once, in the transaction that
-completes it (``record_completion``, called by the survey's write), to rows of
+never changes, so its contribution is added once, by ``catch_up`` (which the results
+call before they read the counts, so they are always exact; ``Response.tallied``
+marks what was added), to rows of
 
     (campaign, question, item, value, cell) -> count
 
@@ -39,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Table, Text, cast, delete, func, insert, select, update
+from sqlalchemy import JSON, Table, Text, and_, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -199,41 +200,55 @@ def _upsert(session: Session, campaign_id: int, counts: Iterable[tuple[Key, int]
     session.execute(statement, rows)
 
 
-def record_completion(response: Response, session: Session | None = None) -> None:
-    """Add a just-completed ``response`` to its campaign's counts, and keep its CSV row
-    (``export_lines.record``); inside the completion's write transaction (the survey's
-    ``_store``), so they commit with the completion or not at all.  The counts only when
-    they are current (else a rebuild follows); nothing for a response that is not counted.
+def catch_up(campaign: Campaign, session: Session | None = None) -> int:
+    """Add the completed responses not counted yet (``Response.tallied`` false) to
+    ``campaign``'s counts, ``BATCH`` per write transaction, marking them counted in the
+    same transaction; returns how many.  Nothing while the counts were built for another
+    questionnaire or profile (the rebuild counts every response then).
 
-    One read: the questionnaire, the counts' fingerprint (its row FOR SHARE, so a rebuild
-    waits for this completion or this one for the rebuild) and the counting rule."""
-    from campaign.results import export_lines
+    The results call it before they read the counts, so they are always exact; the
+    survey's completion writes nothing here (it is the respondent's hot path, and a
+    counter row shared by many completions would make them queue behind each other).
+    """
+    from campaign.database import begin_write
 
     session = session or _session()
-    campaign = session.get(Campaign, response.campaign_id)
-    if campaign is None:
-        return
     counted = attribution.counted_responses(campaign.id)
-    found = session.execute(
-        select(cast(Campaign.questionnaire, Text), AnswerCountState.fingerprint)
-        .join(AnswerCountState, AnswerCountState.campaign_id == Campaign.id)
-        .join(Response, Response.campaign_id == Campaign.id)
-        .where(Campaign.id == campaign.id, Response.id == response.id, *counted)
-        .with_for_update(read=True, of=AnswerCountState)
-    ).first()
-    if found is None:  # no counts kept yet (a rebuild follows), or not counted
-        rule = select(func.count()).where(Response.id == response.id, *counted)
-        if session.scalar(rule):
-            export_lines.record(response, campaign, _questionnaire_text(session, campaign.id))
-        return
-    text, stored = found
-    export_lines.record(response, campaign, text or "")
-    questionnaire = parsed(text)
-    if stored != fingerprint(campaign.results_settings, questionnaire):
-        return
-    profile = profile_ids(campaign.results_settings, questionnaire)
-    keys = _rows_of(_kinds(questionnaire), profile, response.sector_id, response.answers)
-    _upsert(session, campaign.id, ((key, 1) for key in keys))
+    untallied = (
+        Response.campaign_id == campaign.id,
+        Response.tallied.is_(False),
+        Response.completed_at.is_not(None),
+        *counted,
+    )
+    if session.scalar(select(Response.id).where(*untallied).limit(1)) is None:
+        return 0  # the usual case: one index probe, no write lock
+    total = 0
+    while True:
+        begin_write()
+        questionnaire = _questionnaire(session, campaign.id)
+        stored = _stored(session, campaign.id, lock="update")  # one catch-up at a time
+        if stored != fingerprint(campaign.results_settings, questionnaire):
+            session.rollback()
+            return total
+        batch = session.execute(
+            select(Response.id, Response.sector_id, Response.answers)
+            .where(*untallied)
+            .order_by(Response.id)
+            .limit(BATCH)
+        ).all()
+        if batch:
+            kinds = _kinds(questionnaire)
+            profile = profile_ids(campaign.results_settings, questionnaire)
+            counts: Counter[Key] = Counter()
+            for _id, sector_id, answers in batch:
+                counts.update(_rows_of(kinds, profile, sector_id, answers))
+            _upsert(session, campaign.id, counts.items())
+            ids = [row[0] for row in batch]
+            session.execute(update(Response).where(Response.id.in_(ids)).values(tallied=True))
+        session.commit()
+        total += len(batch)
+        if len(batch) < BATCH:
+            return total
 
 
 def rebuild(campaign: Campaign, session: Session | None = None) -> int:
@@ -248,6 +263,7 @@ def _rebuild(
     campaign_id: int,
     settings: Mapping[str, Any] | None,
     counted: Callable[[int], list[Any]] = attribution.counted_responses,
+    mark_tallied: bool = True,
 ) -> int:
     """``rebuild`` in Core statements only (the migration runs it against the schema of its
     revision, which may lack columns the models have later: it passes its own ``counted``
@@ -279,6 +295,14 @@ def _rebuild(
     ]
     for start in range(0, len(rows), BATCH):
         session.execute(insert(cast_table(AnswerCount)), rows[start : start + BATCH])
+    if mark_tallied:  # every counted response is in the counts now (``catch_up`` adds the rest)
+        responses = cast_table(Response)
+        completed = responses.c.completed_at.is_not(None)
+        session.execute(
+            update(responses)
+            .where(responses.c.campaign_id == campaign_id)
+            .values(tallied=and_(completed, *counted(campaign_id)))
+        )
     return total
 
 
@@ -309,12 +333,17 @@ def after_load(campaign: Campaign) -> None:
 
 
 def rebuild_all(
-    session: Session, counted: Callable[[int], list[Any]] = attribution.counted_responses
+    session: Session,
+    counted: Callable[[int], list[Any]] = attribution.counted_responses,
+    mark_tallied: bool = True,
 ) -> int:
     """Rebuild every campaign's counts (the migration's backfill, with the counting rule of
-    its revision); returns the responses counted."""
+    its revision, and ``mark_tallied=False`` before responses had ``tallied``); returns
+    the responses counted."""
     campaigns = session.execute(select(Campaign.id, Campaign.results_settings)).all()
-    return sum(_rebuild(session, cid, settings, counted) for cid, settings in campaigns)
+    return sum(
+        _rebuild(session, cid, settings, counted, mark_tallied) for cid, settings in campaigns
+    )
 
 
 # --- reading ------------------------------------------------------------------------------

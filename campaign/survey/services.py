@@ -34,7 +34,6 @@ from campaign import attribution, clock, ratelimits
 from campaign.database import begin_write
 from campaign.extensions import db
 from campaign.models import Campaign, CampaignState, Link, Response
-from campaign.results import tally
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import Definition, definition_of
 from campaign.survey.draw import issue_ticket
@@ -404,7 +403,6 @@ def _store(plan: _Plan) -> bool:
         set_committed_value(plan.response, name, value)
     if plan.complete:
         plan.outcome.completion = _completion_extras(plan)
-        tally.record_completion(plan.response)  # the results' counts, in this transaction
     db.session.commit()
     if plan.complete:
         log.info("response completed in campaign %s", plan.campaign_id)

@@ -45,7 +45,12 @@ def upgrade():
     from campaign.results import tally
 
     session = Session(bind=op.get_bind())
-    tally.rebuild_all(session, counted=lambda campaign_id: [Response.campaign_id == campaign_id])
+    # (``mark_tallied=False``: responses.tallied comes with 0010, which marks these as counted.)
+    tally.rebuild_all(
+        session,
+        counted=lambda campaign_id: [Response.campaign_id == campaign_id],
+        mark_tallied=False,
+    )
     session.flush()
 
 
