@@ -270,9 +270,9 @@ def run_one(
         started = time.perf_counter()
         seed(campaign, completed, templates)
         seconds = time.perf_counter() - started
-        # The seed's Core inserts did not complete through the survey, which keeps the
-        # results' counts and the CSV rows as each response completes: made here by the
-        # same code as `flask results recount`.
+        # The seed's Core inserts did not complete through the survey: the results' counts
+        # and the CSV rows are made here by the same code as `flask results recount`, as
+        # the results' catch-up and the first export would make them.
         started = time.perf_counter()
         tally.rebuild(campaign)
         db.session.commit()

@@ -241,7 +241,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             print(
                 f"kept rows made for {made} responses in {seconds:.2f} s "
-                f"({seconds / max(made, 1) * 1e6:.0f} µs each, paid once at completion)"
+                f"({seconds / max(made, 1) * 1e6:.0f} µs each, paid once, at the first export)"
             )
             time_export(campaign)  # warm up both: compiled statements, the parsed questionnaire
             time_baseline(campaign)
