@@ -280,9 +280,21 @@ def _rebuild(
     session.execute(delete(AnswerCount).where(AnswerCount.campaign_id == campaign_id))
     kinds, profile = _kinds(questionnaire), profile_ids(settings, questionnaire)
     counts: Counter[Key] = Counter()
+    completed = Response.completed_at.is_not(None)
+    if mark_tallied:
+        # Mark first, then count exactly what was marked: a response completing meanwhile
+        # (committed after this UPDATE) stays unmarked, and ``catch_up`` adds it later.
+        session.execute(
+            update(cast_table(Response))
+            .where(Response.campaign_id == campaign_id, completed)
+            .values(tallied=and_(*counted(campaign_id)))
+        )
+        chosen = [Response.campaign_id == campaign_id, Response.tallied.is_(True)]
+    else:
+        chosen = [*counted(campaign_id), completed]
     query = (
         select(Response.sector_id, Response.answers)
-        .where(*counted(campaign_id), Response.completed_at.is_not(None))
+        .where(*chosen)
         .execution_options(yield_per=1000)
     )
     total = 0
@@ -295,14 +307,6 @@ def _rebuild(
     ]
     for start in range(0, len(rows), BATCH):
         session.execute(insert(cast_table(AnswerCount)), rows[start : start + BATCH])
-    if mark_tallied:  # every counted response is in the counts now (``catch_up`` adds the rest)
-        responses = cast_table(Response)
-        completed = responses.c.completed_at.is_not(None)
-        session.execute(
-            update(responses)
-            .where(responses.c.campaign_id == campaign_id)
-            .values(tallied=and_(completed, *counted(campaign_id)))
-        )
     return total
 
 
