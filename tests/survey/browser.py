@@ -46,4 +46,7 @@ def fill_page(page: Any, data: dict[str, Any]) -> None:
 
 
 def no_horizontal_scroll(page: Any) -> bool:
+    """Whether the page fits its viewport's width, measured once its stylesheets have
+    loaded (an unstyled table is wider: measuring earlier flaked on a loaded machine)."""
+    page.wait_for_load_state()
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
