@@ -80,3 +80,22 @@ def campaign_events(campaign: Campaign, limit: int = 100) -> Sequence[CampaignEv
         .limit(limit)
     )
     return db.session.scalars(query).all()
+
+
+def describe_value(campaign: Campaign, value: Any) -> str:
+    """A value from an event's details in words (for the Planning page and the audit):
+    ISO date-times in the campaign's zone, nl-BE; a switch as "aan"/"uit"."""
+    from campaign.formatting import format_datetime
+
+    if value is None or value == "":
+        return "geen"
+    if isinstance(value, bool):
+        return "aan" if value else "uit"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return format_datetime(campaign.local(moment))
+    return str(value)

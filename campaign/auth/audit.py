@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context, request
@@ -24,8 +23,7 @@ from werkzeug.wrappers import Response
 from campaign.auth import roles
 from campaign.database import begin_write
 from campaign.extensions import db
-from campaign.formatting import format_datetime
-from campaign.history import ACTION_PREFIX, record_event
+from campaign.history import ACTION_PREFIX, describe_value, record_event
 from campaign.models import Campaign, CampaignEvent, Channel, KeyFigure
 from campaign.schedule.queries import EVENT_LABELS
 
@@ -209,23 +207,11 @@ def describe(event_row: CampaignEvent, campaign: Campaign) -> str:
         if details.get(key) not in (None, ""):
             parts.append(str(details[key]))
     if "old" in details or "new" in details:
-        old, new = _value(details.get("old"), campaign), _value(details.get("new"), campaign)
+        old, new = (
+            describe_value(campaign, details.get("old")),
+            describe_value(campaign, details.get("new")),
+        )
         parts.append(f"{old} → {new}")
     if details.get("changes"):
         parts.append("; ".join(str(change) for change in details["changes"]))
     return " · ".join(parts)
-
-
-def _value(value: Any, campaign: Campaign) -> str:
-    if value is None or value == "":
-        return "geen"
-    if isinstance(value, bool):
-        return "aan" if value else "uit"
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is not None:
-            return format_datetime(campaign.local(moment))
-    return str(value)

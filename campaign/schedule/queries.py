@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from campaign import clock
 from campaign.extensions import db
-from campaign.formatting import format_datetime
-from campaign.history import campaign_events
+from campaign.history import campaign_events, describe_value
 from campaign.models import Campaign, CampaignEvent, JobRun
 from campaign.schedule import services
 from campaign.schedule.runner import last_heartbeat
@@ -134,7 +133,10 @@ def _event_item(campaign: Campaign, event: CampaignEvent) -> dict[str, Any]:
     details = event.details or {}
     note = ""
     if "old" in details or "new" in details:
-        old, new = _describe(campaign, details.get("old")), _describe(campaign, details.get("new"))
+        old, new = (
+            describe_value(campaign, details.get("old")),
+            describe_value(campaign, details.get("new")),
+        )
         note = f"{old} → {new}"
     elif "name" in details:  # a key figure (its name, never a respondent)
         note = str(details["name"])
@@ -148,19 +150,3 @@ def _event_item(campaign: Campaign, event: CampaignEvent) -> dict[str, Any]:
         "who": event.actor,
         "note": note,
     }
-
-
-def _describe(campaign: Campaign, value: Any) -> str:
-    """A value from an event's details in words: ISO date-times in the campaign's zone."""
-    if value is None:
-        return "geen"
-    if isinstance(value, bool):
-        return "aan" if value else "uit"
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is not None:
-            return format_datetime(campaign.local(moment))
-    return str(value)
