@@ -18,6 +18,7 @@ JULY = datetime(2027, 7, 10, 12, 0, tzinfo=UTC)
 
 
 def no_horizontal_scroll(page) -> bool:
+    page.wait_for_load_state()  # measured once the stylesheets are in
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 

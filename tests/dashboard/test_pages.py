@@ -65,6 +65,7 @@ def test_coordinator_logs_in_on_a_phone_without_horizontal_scrolling(
     page.get_by_role("button", name="Aanmelden").click()
     page.get_by_role("link", name="Eerste hulp bij digitale vragen").click()
     page.get_by_role("heading", name="Respons per sector").wait_for()
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 

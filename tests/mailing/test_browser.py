@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 def no_horizontal_scroll(page) -> bool:
+    page.wait_for_load_state()  # measured once the stylesheets are in
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 

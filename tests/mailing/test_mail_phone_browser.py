@@ -34,6 +34,7 @@ def test_the_invitation_fits_a_360_px_phone(example_campaign, phone_page, app):
     without_style = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
     for name, body in (("styled", html), ("inline-only", without_style)):
         phone_page.set_content(body)
+        phone_page.wait_for_load_state()
         width = phone_page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (name, width)
         if SHOTS:

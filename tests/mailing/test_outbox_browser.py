@@ -13,6 +13,7 @@ from campaign.extensions import db
 from campaign.mailing.sender import send_queued
 from campaign.mailing.services import queue_invitations
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
+from tests.survey.browser import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +62,7 @@ def test_the_list_follows_the_sender_without_reloading(
     expect(page.locator("#per-soort")).to_contain_text("Verstuurd")
     expect(page.locator("#lijst-kop")).to_contain_text("Alle mislukte opnieuw proberen (1)")
     assert page.evaluate("window.notReloaded === true")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(page)
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{SHOTS}/outbox-{viewport}.png", full_page=True)

@@ -41,6 +41,7 @@ def test_export_page_downloads_in_a_browser(
     log_in(page, live_server)
     page.goto(f"{live_server}/dashboard/{SLUG}/export/")
     assert page.locator("nav.tabs a[aria-current=page]").inner_text() == "Export"
+    page.wait_for_load_state()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"]  # nothing sticks out sideways
     page.screenshot(path=str(tmp_path / f"export-{which}.png"), full_page=True)

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
 from tests.schedule.test_reminder_rule import TEN_DAYS_IN, load, make_people, reminders_in_outbox
+from tests.survey.browser import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +42,7 @@ def test_exclude_then_send_now_in_a_browser(app, live_server, coordinator, reque
     page = request.getfixturevalue(f"{size}_page")
     login(page, f"{live_server}/dashboard/herinnering/herinnering/")
     page.get_by_role("heading", name="Krijgen de herinnering (3)").wait_for()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(page)
     page.frame_locator("iframe.mail-frame").get_by_text("Via jouw link vulden al 2").wait_for()
     shot(page, f"reminder-{size}")
 
@@ -57,7 +58,7 @@ def test_exclude_then_send_now_in_a_browser(app, live_server, coordinator, reque
     page.get_by_role("button", name="Ja, 2 herinneringen versturen").click()
     page.get_by_role("heading", name="De herinnering is verstuurd").wait_for()
     assert page.get_by_role("button", name="Nu versturen (2)").count() == 0
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(page)
     shot(page, f"reminder-sent-{size}")
     assert sorted(m.recipient_email for m in reminders_in_outbox(campaign)) == [
         "an@example.org",

@@ -17,6 +17,7 @@ from campaign.database import begin_write
 from campaign.definitions.services import close_campaign
 from campaign.extensions import db
 from campaign.models import Campaign, Link, Response
+from tests.survey.browser import no_horizontal_scroll
 from tests.survey.conftest import EXAMPLE_FORMS, load_example, start_survey
 
 #: 15 September 2027, 23:59 in Brussels (summer time, UTC+2) is 21:59 UTC; with the default
@@ -180,5 +181,5 @@ def test_a_phone_shows_the_grace_warning_above_the_questions(
     box = notice.bounding_box()
     assert box is not None and box["y"] + box["height"] < 740 and box["width"] >= 300
     assert box["y"] < page.locator(".question").first.bounding_box()["y"]
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_horizontal_scroll(page)
     page.screenshot(path=str(tmp_path / "grace-360.png"))
