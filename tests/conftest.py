@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -210,17 +211,26 @@ def auth(client: FlaskClient, coordinator) -> AuthActions:
 # --- a live server for the browser ----------------------------------------------------
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a thread; yields the base URL."""
     port = free_port()
     app.config["BASE_URL"] = f"http://127.0.0.1:{port}"
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """``app`` served on a free loopback port; the base URL."""
+    with serving(app) as url:
+        yield url
 
 
 # --- a real browser -------------------------------------------------------------------

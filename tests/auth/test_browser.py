@@ -5,13 +5,11 @@ types another partner's key figure into the address bar gets a Dutch 404 page.""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from campaign.auth import roles
 from campaign.auth.services import create_coordinator
@@ -24,7 +22,7 @@ from tests.conftest import (
     COORDINATOR_EMAIL,
     COORDINATOR_PASSWORD,
     EXAMPLE_CAMPAIGN,
-    free_port,
+    serving,
 )
 from tests.survey.browser import no_horizontal_scroll, serious_violations
 
@@ -41,14 +39,8 @@ def log_in(page, base: str, email: str, password: str) -> None:
 @pytest.fixture
 def served_smtp_app(smtp_app: Flask) -> Iterator[str]:
     """The app that mails through the loopback SMTP server, served on a free port."""
-    port = free_port()
-    smtp_app.config["BASE_URL"] = f"http://127.0.0.1:{port}"
-    server = make_server("127.0.0.1", port, smtp_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(smtp_app) as url:
+        yield url
 
 
 def test_an_invited_colleague_sets_a_password_through_the_mailed_link_and_logs_in(
