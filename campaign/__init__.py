@@ -98,6 +98,13 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (*blueprints, *more):
         app.register_blueprint(blueprint)
     register_draw_blueprints(app)
+    register_health_blueprint(app)
+
+
+def register_health_blueprint(app: Flask) -> None:
+    from campaign.health.views import bp as health_bp
+
+    app.register_blueprint(health_bp)
 
 
 def register_draw_blueprints(app: Flask) -> None:
