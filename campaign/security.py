@@ -20,7 +20,8 @@ is created, so a survey page pays one dictionary update, not string building.
 Bad input never reaches the database as a server error:
 
 - a NUL byte (which PostgreSQL refuses in text) or another control character in the
-  URL's path is a 404; a NUL byte in a query or form value is a Dutch 400;
+  URL's path is a 404; a control character (C0 or DEL) in a query or form value is a
+  Dutch 400, but for tab, line feed and carriage return (text answers keep their lines);
 - whole numbers in URLs (``<int:...>``) and in ``request.args/form.get(..., type=int)``
   stay within a 32-bit signed integer (PostgreSQL's ``integer``; SQLite overflows past
   64 bits): a bigger one is a 404 in a URL, and "no value" in a field.
@@ -42,8 +43,12 @@ from werkzeug.routing import IntegerConverter
 MAX_INT = 2**31 - 1
 #: Control characters never valid in one of our paths (the log-forging ones included).
 PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-NUL_MESSAGE = (
-    "Je invoer bevat een ongeldig teken (een nul-teken). Verwijder het en probeer opnieuw."
+#: Control characters never valid in a query or form value: C0 and DEL, but for tab, line
+#: feed and carriage return (a text answer keeps its line breaks and a pasted tab).
+VALUE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTER_MESSAGE = (
+    "Je invoer bevat een ongeldig, onzichtbaar teken (een stuurteken, vaak meegekopieerd "
+    "uit een ander programma). Verwijder het en probeer opnieuw."
 )
 
 
@@ -72,7 +77,7 @@ class BoundedArgs(ImmutableMultiDict[str, str]):
 
 
 class InvalidCharacter(BadRequest):
-    """A NUL byte in a query or form value."""
+    """A control character (``VALUE_CONTROL``) in a query or form name or value."""
 
 
 class CampaignRequest(Request):
@@ -124,14 +129,17 @@ def configure_proxy(app: Flask) -> None:
         )
 
 
-def refuse_nul_bytes() -> None:
-    """Before every request: control characters in the path are a 404, a NUL byte in a
-    query or form value a 400 (PostgreSQL cannot store it; no field needs it)."""
+def refuse_control_characters() -> None:
+    """Before every request: a control character in the path is a 404; one in a query or
+    form name or value (``VALUE_CONTROL``: PostgreSQL cannot store a NUL byte, the others
+    garble text, logs and exports, and no field needs them) is a 400, before any view
+    reads or writes anything."""
     if PATH_CONTROL.search(request.path):
         raise NotFound()
+    search = VALUE_CONTROL.search
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
+            if search(key) or search(value):
                 raise InvalidCharacter()
 
 
@@ -147,17 +155,17 @@ def keep_respondent_session() -> None:
 def _invalid_character(_error: InvalidCharacter) -> tuple[str, int]:
     from campaign.errors import render_error
 
-    return render_error(400, NUL_MESSAGE)
+    return render_error(400, CONTROL_CHARACTER_MESSAGE)
 
 
 def register(app: Flask) -> None:
     """Install the headers hook, the ``csp_nonce`` template helper, cookies and proxy,
-    the bounded whole numbers and the NUL-byte check."""
+    the bounded whole numbers and the control-character check."""
     configure_cookies(app)
     configure_proxy(app)
     app.request_class = CampaignRequest
     app.url_map.converters["int"] = BoundedIntConverter
-    app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_control_characters)
     app.register_error_handler(InvalidCharacter, _invalid_character)
     fixed = {
         "X-Content-Type-Options": "nosniff",

@@ -1,6 +1,6 @@
 """No server error on bad input: every URL of the app walked with out-of-range numbers and
-NUL bytes, the number fields of forms and queries, the login e-mail with a NUL byte; the
-log stays one line per record whatever the input."""
+NUL bytes, the number fields of forms and queries, control characters in survey answers,
+the login and dashboard forms; the log stays one line per record whatever the input."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from campaign.extensions import db
 from campaign.logs import FORMAT, ActorFilter
-from campaign.models import Coordinator, KeyFigure, Link
+from campaign.models import Coordinator, KeyFigure, Link, Response
+from tests.survey.conftest import EXAMPLE_FORMS, form, next_address, start_survey
 
 HUGE = [2**31, 2**63, 10**30]
 #: Every number field read with ``type=int`` (query and form), by name.
@@ -101,7 +102,7 @@ def test_a_nul_byte_in_any_query_or_form_value_is_a_dutch_400(app, client, auth,
             data = {"naam": "a\x00b"} if method == "POST" else None
             with client.open(url + "?q=%00", method=method, data=data) as reply:
                 assert reply.status_code == 400, (method, url, reply.status_code)
-                assert "ongeldig teken" in reply.get_data(as_text=True)
+                assert "ongeldig, onzichtbaar teken" in reply.get_data(as_text=True)
     assert counts() == before
 
 
@@ -141,7 +142,97 @@ def test_a_huge_reach_in_the_key_figure_form_is_a_dutch_message(client, auth, op
 def test_the_login_with_a_nul_byte_in_the_email_is_a_dutch_400(client, coordinator):
     reply = client.post("/login", data={"email": "coordinator\x00@example.org", "password": "x"})
     assert reply.status_code == 400
-    assert "ongeldig teken" in reply.get_data(as_text=True)
+    assert "ongeldig, onzichtbaar teken" in reply.get_data(as_text=True)
+
+
+# --- control characters in query and form values ------------------------------------------
+
+#: Every C0 control character and DEL but tab, line feed and carriage return.
+REFUSED = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
+
+
+def answers_of(code: str) -> list[dict]:
+    db.session.rollback()
+    link = db.session.scalar(select(Link).where(Link.code == code))
+    return [r.answers for r in db.session.scalars(select(Response).where(Response.link == link))]
+
+
+def second_page(client, key_link) -> str:
+    """The address of the page holding the open question ``moeilijke_hulpvraag``."""
+    url = start_survey(client, key_link.code)
+    return next_address(client.post(url, data=form(EXAMPLE_FORMS[0])))
+
+
+def test_a_control_character_in_a_survey_text_answer_is_a_dutch_400_and_nothing_is_written(
+    client, key_link
+):
+    url = second_page(client, key_link)
+    before = answers_of(key_link.code)
+    answer = {**EXAMPLE_FORMS[1], "moeilijke_hulpvraag": "Een premie\x01 aanvragen"}
+    reply = client.post(url, data=form(answer))
+    assert reply.status_code == 400
+    assert "ongeldig, onzichtbaar teken" in reply.text
+    assert "\x01" not in reply.text
+    assert answers_of(key_link.code) == before
+    assert "moeilijke_hulpvraag" not in before[0]
+
+
+def test_a_survey_text_answer_keeps_its_tabs_and_line_breaks(client, key_link):
+    url = second_page(client, key_link)
+    text = "Eerst dit:\tformulier.\r\nDan dat.\nEinde."
+    reply = client.post(url, data=form({**EXAMPLE_FORMS[1], "moeilijke_hulpvraag": text}))
+    assert reply.status_code == 302, reply.status_code
+    (stored,) = answers_of(key_link.code)
+    assert stored["moeilijke_hulpvraag"] == text
+
+
+def test_every_refused_control_character_in_a_query_or_form_name_or_value_is_a_dutch_400(
+    client,
+):
+    assert len(REFUSED) == 30
+    for character in REFUSED:
+        for reply in (
+            client.get("/login", query_string={"next": f"/dashboard{character}"}),
+            client.post("/login", data={"email": f"a{character}@example.org", "password": "x"}),
+            client.post("/login", data={f"e{character}mail": "a@example.org"}),
+        ):
+            assert reply.status_code == 400, (hex(ord(character)), reply.status_code)
+            assert "ongeldig, onzichtbaar teken" in reply.text
+
+
+def test_the_login_with_an_escape_character_in_the_email_is_a_dutch_400(client, coordinator):
+    reply = client.post(
+        "/login", data={"email": "coordinator\x1b[31m@example.org", "password": "x"}
+    )
+    assert reply.status_code == 400
+    assert "ongeldig, onzichtbaar teken" in reply.text
+    assert "\x1b" not in reply.text
+
+
+def test_a_control_character_in_a_dashboard_form_is_a_dutch_400_and_nothing_is_written(
+    client, auth, open_campaign
+):
+    auth.login()
+    before = counts()
+    reply = client.post(
+        f"/dashboard/{open_campaign.slug}/sleutelfiguren/nieuw",
+        data={
+            "name": "Bert\x07 Peeters",
+            "email": "bert@example.org",
+            "sector": "welzijn",
+            "reach": "10",
+        },
+    )
+    assert reply.status_code == 400
+    assert "ongeldig, onzichtbaar teken" in reply.text
+    assert counts() == before
+    # The same form without the bell character is saved: the 400 was the character's.
+    reply = client.post(
+        f"/dashboard/{open_campaign.slug}/sleutelfiguren/nieuw",
+        data={"name": "Bert Peeters", "email": "bert@example.org", "sector": "welzijn"},
+    )
+    assert reply.status_code == 302, reply.status_code
+    assert counts()[1] == before[1] + 1
 
 
 def test_log_lines_escape_control_characters_in_user_input(app):
