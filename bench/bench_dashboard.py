@@ -215,13 +215,22 @@ def _invitation(campaign_id: int, key_figure_id: int, number: int, day: datetime
 
 
 def median_seconds(work: Callable[[], Any], repeat: int) -> float:
+    """The median wall time of ``work`` after a warm-up; the median of this process's CPU
+    time for it goes to ``CPU_SECONDS`` (on a shared machine the wall time includes
+    waiting for a core; the CPU time does not, nor the database server's work)."""
     work()  # warm-up: caches, first compilation of statements
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         work()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    CPU_SECONDS.append(statistics.median(cpu))
     return statistics.median(times)
+
+
+#: The CPU times of the measures, in the order ``median_seconds`` took them.
+CPU_SECONDS: list[float] = []
 
 
 def measure(app: Flask, slug: str, repeat: int) -> dict[str, float | None]:
@@ -288,7 +297,20 @@ def run_one(
             f"(kept counts and CSV rows made in {kept:.1f} s)",
             flush=True,
         )
+        del CPU_SECONDS[:]
         figures = measure(app, slug, repeat)
+        cpu = dict(
+            zip(
+                [name for name, value in figures.items() if value is not None],
+                CPU_SECONDS,
+                strict=True,
+            )
+        )
+        print(
+            f"  load average {os.getloadavg()[0]:.1f}; CPU of this process: "
+            + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in cpu.items()),
+            flush=True,
+        )
         db.session.remove()
         db.engine.dispose()
     return figures
