@@ -125,6 +125,27 @@ def test_the_login_never_sends_anyone_off_site(client, coordinator, target):
     assert "\\" not in location.path
 
 
+def test_no_response_allows_cross_origin_reads(client, auth, open_campaign, key_link):
+    """V3.4.2: no response carries an Access-Control-Allow-Origin header field, whatever
+    Origin the request names, so no other site's script can read a page or a JSON file."""
+    auth.login()
+    slug = open_campaign.slug
+    for path in (
+        f"/s/{key_link.code}",
+        f"/trekking/{slug}.json",
+        f"/dashboard/{slug}/cijfers.json",
+        f"/dashboard/{slug}/mails/status.json",
+    ):
+        for origin in ("https://evil.example.org", "null", "http://campagne.example.org"):
+            reply = client.get(path, headers={"Origin": origin})
+            assert reply.status_code == 200, path
+            assert not any(
+                k.lower().startswith("access-control-") for k, _ in reply.headers.items()
+            )
+        preflight = client.options(path, headers={"Origin": "https://evil.example.org"})
+        assert "Access-Control-Allow-Origin" not in preflight.headers, path
+
+
 # --- V4 API and Web Service ----------------------------------------------------------------
 
 
