@@ -10,6 +10,16 @@ key figures at once), so that every link credits the key figure or the channel
 
 Nobody else counts responses: a second copy of these queries is how the
 dashboard and the key-figure page would start to disagree.
+
+The counts over many responses (per sector, key figure, channel and hour) read
+kept rows, ``CreditCount``, plus the responses not in them yet, in one
+statement each: the completed responses marked ``tallied`` are in the rows (the
+results' catch-up, ``campaign.results.tally``, adds them with ``fold_completed``
+in the transaction that marks them, and its rebuild calls ``rebuild_credits``);
+every other counted response (in progress, or completed since the last
+catch-up) is grouped from ``responses`` as before.  So a count is exact
+whenever the catch-up last ran, and costs the kept rows plus the responses in
+progress, whatever the number of completed ones.
 """
 
 from __future__ import annotations
@@ -19,13 +29,28 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, case, func, insert, select
+from sqlalchemy import (
+    Integer,
+    Subquery,
+    Table,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from campaign import clock
 from campaign.extensions import db
 from campaign.models import (
     Campaign,
     Channel,
+    CreditCount,
     KeyFigure,
     Link,
     Response,
@@ -176,7 +201,8 @@ def counted_responses(campaign_id: int) -> list[Any]:
 
 
 def _counts(group: Any, *conditions: Any, through_links: bool = False) -> dict[Any, Counts]:
-    """Started and completed responses grouped by ``group``, in one grouped query."""
+    """Started and completed responses grouped by ``group``, in one grouped query (for
+    the responses of one key figure; the campaign-wide counts read ``_credited``)."""
     # count(*) rather than count(id): the same rows, and it lets an index answer alone.
     query = select(group, func.count(), func.count(Response.completed_at))
     if through_links:
@@ -185,13 +211,197 @@ def _counts(group: Any, *conditions: Any, through_links: bool = False) -> dict[A
     return {key: Counts(int(started), int(completed)) for key, started, completed in rows}
 
 
+@dataclass(frozen=True)
+class Activity(Counts):
+    """``Counts`` and the latest completion among them."""
+
+    last_completed: datetime | None = None
+
+
+# --- the kept counts of completed responses ------------------------------------------------
+
+#: What a ``CreditCount`` row counts per: the response's sector, the key figure or channel
+#: at the root of its link (responses without a link have neither), its UTC hour.
+SECTOR, KEY_FIGURE, CHANNEL, HOUR = "sector", "key_figure", "channel", "hour"
+DIMENSIONS = (SECTOR, KEY_FIGURE, CHANNEL, HOUR)
+#: The key of "no sector", "a link of no key figure" and "a link of no channel".
+NONE = 0
+#: In SQL as a literal, not a bound parameter: PostgreSQL matches a GROUP BY expression
+#: to the selected one by its text, and two parameters are two texts.
+_NONE: Any = literal_column("0")
+
+
+def live_responses(campaign_id: int) -> list[Any]:
+    """The counted responses the kept rows do not hold: not ``tallied`` (in progress, or
+    completed since the results' catch-up last ran)."""
+    return [*counted_responses(campaign_id), Response.tallied.is_(False)]
+
+
+def hour_number(moment: datetime) -> int:
+    """The UTC hour of ``moment`` as hours since 1970: the key of an ``HOUR`` row."""
+    return int(moment.timestamp() // 3600)
+
+
+def _hour_key(column: Any, dialect: str) -> Any:
+    """``hour_number`` of a timestamp column, in SQL."""
+    if dialect == "postgresql":
+        return cast(Any, func.floor(func.extract("epoch", column) / literal_column("3600"))).cast(
+            Integer
+        )
+    return func.cast(func.strftime("%s", column), Integer) // literal_column("3600")
+
+
+def _live_key(dimension: str) -> tuple[Any, bool]:
+    """What the live responses are grouped by for ``dimension``, and whether through
+    their link."""
+    if dimension == SECTOR:
+        return Response.sector_id, False
+    if dimension == KEY_FIGURE:
+        return Link.key_figure_id, True
+    if dimension == CHANNEL:
+        return Link.channel_id, True
+    return _hour_key(Response.completed_at, _dialect()), False
+
+
+def credited_query(campaign_id: int, dimension: str) -> Subquery:
+    """Per key of ``dimension`` (column ``key``; ``NONE`` for none): ``started``,
+    ``completed`` and ``last_completed`` of the campaign's counted responses, the kept rows
+    and the responses not tallied yet added up in one statement (so one snapshot: a
+    catch-up committing meanwhile moves responses from one side to the other unseen)."""
+    kept = select(
+        CreditCount.key.label("key"),
+        CreditCount.completed.label("started"),
+        CreditCount.completed.label("completed"),
+        CreditCount.last_completed.label("last_completed"),
+    ).where(CreditCount.campaign_id == campaign_id, CreditCount.dimension == dimension)
+    column, through_links = _live_key(dimension)
+    key = func.coalesce(column, _NONE)
+    live = select(
+        key, func.count(), func.count(Response.completed_at), func.max(Response.completed_at)
+    )
+    if through_links:
+        live = live.join(Link, Link.id == Response.link_id)
+    live = live.where(*live_responses(campaign_id))
+    if dimension == HOUR:
+        live = live.where(Response.completed_at.is_not(None))
+    both = union_all(kept, live.group_by(key)).subquery("credited_rows")
+    return (
+        select(
+            both.c.key.label("key"),
+            func.sum(both.c.started).label("started"),
+            func.sum(both.c.completed).label("completed"),
+            func.max(both.c.last_completed).label("last_completed"),
+        )
+        .group_by(both.c.key)
+        .subquery(f"credited_{dimension}")
+    )
+
+
+def _credited(campaign_id: int, dimension: str) -> dict[int | None, Activity]:
+    """``credited_query`` read: per key (None for ``NONE``)."""
+    found = credited_query(campaign_id, dimension)
+    return {
+        (None if key == NONE else int(key)): Activity(int(started), int(completed), aware(last))
+        for key, started, completed, last in db.session.execute(select(found))
+    }
+
+
+def _plain(credited: dict[int | None, Activity]) -> dict[int | None, Counts]:
+    return {key: Counts(found.started, found.completed) for key, found in credited.items()}
+
+
+def fold_completed(
+    session: Session,
+    campaign_id: int,
+    responses: Iterable[tuple[int | None, bool, int | None, int | None, datetime]],
+) -> None:
+    """Add completed responses, given as (sector id, has a link, key figure id, channel id,
+    completed at), to the kept rows, in the caller's transaction: the one that marks them
+    ``tallied`` (``tally.catch_up``), so the reads never count one twice or not at all."""
+    found: dict[tuple[str, int], list[Any]] = {}
+    for sector_id, has_link, key_figure_id, channel_id, completed_at in responses:
+        keys = [(SECTOR, sector_id or NONE), (HOUR, hour_number(completed_at))]
+        if has_link:
+            keys += [(KEY_FIGURE, key_figure_id or NONE), (CHANNEL, channel_id or NONE)]
+        for key in keys:
+            counted = found.setdefault(key, [0, completed_at])
+            counted[0] += 1
+            counted[1] = max(counted[1], completed_at)
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "dimension": dimension,
+            "key": key,
+            "completed": completed,
+            "last_completed": last,
+        }
+        for (dimension, key), (completed, last) in sorted(found.items())
+    ]
+    if not rows:
+        return
+    module: Any = postgresql if _dialect_of(session) == "postgresql" else sqlite
+    statement = module.insert(CreditCount)
+    later = statement.excluded.last_completed
+    statement = statement.on_conflict_do_update(
+        index_elements=["campaign_id", "dimension", "key"],
+        set_={
+            "completed": CreditCount.completed + statement.excluded.completed,
+            "last_completed": case(
+                (later > CreditCount.last_completed, later), else_=CreditCount.last_completed
+            ),
+        },
+    )
+    session.execute(statement, rows)
+
+
+def rebuild_credits(session: Session, campaign_id: int) -> None:
+    """The campaign's kept rows counted again from its ``tallied`` responses, in the
+    caller's transaction (the results' rebuild, after it marked them)."""
+    session.execute(delete(CreditCount).where(CreditCount.campaign_id == campaign_id))
+    dialect = _dialect_of(session)
+    columns = ["campaign_id", "dimension", "key", "completed", "last_completed"]
+    for dimension in DIMENSIONS:
+        column, through_links = {
+            SECTOR: (Response.sector_id, False),
+            KEY_FIGURE: (Link.key_figure_id, True),
+            CHANNEL: (Link.channel_id, True),
+            HOUR: (_hour_key(Response.completed_at, dialect), False),
+        }[dimension]
+        key = func.coalesce(column, _NONE)
+        query = select(
+            literal(campaign_id),
+            literal(dimension),
+            key,
+            func.count(),
+            func.max(Response.completed_at),
+        )
+        if through_links:
+            query = query.join(Link, Link.id == Response.link_id)
+        query = query.where(
+            Response.campaign_id == campaign_id,
+            Response.tallied.is_(True),
+            Response.completed_at.is_not(None),
+        ).group_by(key)
+        session.execute(insert(cast(Table, CreditCount.__table__)).from_select(columns, query))
+
+
+def rebuild_all_credits(session: Session) -> None:
+    """``rebuild_credits`` of every campaign (the migration's backfill)."""
+    for campaign_id in session.scalars(select(Campaign.id)).all():
+        rebuild_credits(session, campaign_id)
+
+
+def _dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# --- counts --------------------------------------------------------------------------------
+
+
 def response_totals(campaign: Campaign) -> Counts:
     """All of the campaign's counted responses."""
-    query = select(func.count(), func.count(Response.completed_at)).where(
-        *counted_responses(campaign.id)
-    )
-    started, completed = db.session.execute(query).one()
-    return Counts(int(started or 0), int(completed or 0))
+    counts = _credited(campaign.id, SECTOR).values()
+    return Counts(sum(c.started for c in counts), sum(c.completed for c in counts))
 
 
 def counts_by_sector(campaign: Campaign) -> dict[int | None, Counts]:
@@ -200,14 +410,14 @@ def counts_by_sector(campaign: Campaign) -> dict[int | None, Counts]:
     A response's sector is ``Response.sector_id``, which the survey sets through
     ``response_sector_id`` each time a page is saved.
     """
-    return _counts(Response.sector_id, *counted_responses(campaign.id))
+    return _plain(_credited(campaign.id, SECTOR))
 
 
 def counts_by_key_figure(campaign: Campaign) -> dict[int | None, Counts]:
     """Counts per key figure id, through the key figure's own link and every link
     forwarded from it (forwards carry the root's ``key_figure_id``).  ``None``: links
     of no key figure (one deleted since); responses without a link are absent."""
-    return _counts(Link.key_figure_id, *counted_responses(campaign.id), through_links=True)
+    return _plain(_credited(campaign.id, KEY_FIGURE))
 
 
 def answers_through_key_figure(key_figure: KeyFigure) -> tuple[int, int]:
@@ -265,36 +475,48 @@ def key_figure_counts(key_figure: KeyFigure) -> KeyFigureCounts:
 def counts_by_channel(campaign: Campaign) -> dict[int | None, Counts]:
     """Counts per channel id, through the channel's own link and every link forwarded from
     it (as ``counts_by_key_figure`` for key figures).  ``None``: links of no channel."""
-    return _counts(Link.channel_id, *counted_responses(campaign.id), through_links=True)
+    return _plain(_credited(campaign.id, CHANNEL))
+
+
+def _opened(campaign_id: int) -> list[Any]:
+    """The campaign's links opened at least once (what ``ix_links_opened`` holds: every
+    completion makes a link to forward, and most are never opened).  The 0 is a literal,
+    so that the planner can match the index's condition."""
+    return [Link.campaign_id == campaign_id, Link.open_count > literal_column("0")]
 
 
 def opens_by_channel(campaign: Campaign) -> dict[int, int]:
     """Openings of the survey per channel id (its own link and its forwards)."""
     rows = db.session.execute(
-        select(Link.channel_id, func.coalesce(func.sum(Link.open_count), 0))
-        .where(Link.campaign_id == campaign.id, Link.channel_id.is_not(None))
+        select(Link.channel_id, func.sum(Link.open_count))
+        .where(*_opened(campaign.id), Link.channel_id.is_not(None))
         .group_by(Link.channel_id)
     )
     return {channel_id: int(opens) for channel_id, opens in rows if channel_id is not None}
 
 
-def opens_by_key_figure(campaign: Campaign) -> dict[int | None, int]:
-    """Openings of the survey per key figure id: the sum of ``Link.open_count`` over the
-    key figure's own link and its forwards."""
-    rows = db.session.execute(
-        select(Link.key_figure_id, func.coalesce(func.sum(Link.open_count), 0))
-        .where(Link.campaign_id == campaign.id)
+def opens_by_key_figure_query(campaign_id: int) -> Subquery:
+    """Per ``key_figure_id`` (None: links of no key figure), ``opened``: the sum of
+    ``Link.open_count`` over the key figure's own link and its forwards; key figures whose
+    links were never opened are absent."""
+    return (
+        select(Link.key_figure_id.label("key_figure_id"), func.sum(Link.open_count).label("opened"))
+        .where(*_opened(campaign_id))
         .group_by(Link.key_figure_id)
+        .subquery("opens_by_key_figure")
     )
-    return {key_figure_id: int(opens) for key_figure_id, opens in rows}
+
+
+def opens_by_key_figure(campaign: Campaign) -> dict[int | None, int]:
+    """``opens_by_key_figure_query`` read."""
+    found = opens_by_key_figure_query(campaign.id)
+    return {key_figure_id: int(opens) for key_figure_id, opens in db.session.execute(select(found))}
 
 
 def total_opens(campaign: Campaign) -> int:
     """Openings of the survey through any link of the campaign (the sum of
     ``opens_by_key_figure`` and the channels' links, as one aggregate)."""
-    query = select(func.coalesce(func.sum(Link.open_count), 0)).where(
-        Link.campaign_id == campaign.id
-    )
+    query = select(func.coalesce(func.sum(Link.open_count), 0)).where(*_opened(campaign.id))
     return int(db.session.scalar(query) or 0)
 
 
@@ -384,47 +606,16 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-@dataclass(frozen=True)
-class Activity(Counts):
-    """``Counts`` of a key figure and the latest completion credited to them."""
-
-    last_completed: datetime | None = None
-
-
 def activity_by_key_figure(campaign: Campaign) -> dict[int, Activity]:
     """Per key figure id: started and completed responses through the key figure's own link
-    and its forwards (as ``counts_by_key_figure``), and the latest completion.  Grouped per
-    link first (an index holds what that needs), then per key figure over the links used."""
-    per_link = (
-        select(
-            Response.link_id.label("link_id"),
-            func.count().label("started"),
-            func.count(Response.completed_at).label("completed"),
-            func.max(Response.completed_at).label("last_completed"),
-        )
-        .where(*counted_responses(campaign.id), Response.link_id.is_not(None))
-        .group_by(Response.link_id)
-        .subquery("per_link")
-    )
-    rows = db.session.execute(
-        select(
-            Link.key_figure_id,
-            func.sum(per_link.c.started),
-            func.sum(per_link.c.completed),
-            func.max(per_link.c.last_completed),
-        )
-        .join(per_link, per_link.c.link_id == Link.id)
-        .where(Link.key_figure_id.is_not(None))
-        .group_by(Link.key_figure_id)
-    )
-    return {
-        key_figure_id: Activity(int(started), int(completed), _aware(last))
-        for key_figure_id, started, completed, last in rows
-    }
+    and its forwards (as ``counts_by_key_figure``), and the latest completion."""
+    credited = _credited(campaign.id, KEY_FIGURE)
+    return {key: found for key, found in credited.items() if key is not None}
 
 
-def _aware(value: Any) -> datetime | None:
-    """A timestamp read back through an aggregate of a subquery (a string on SQLite)."""
+def aware(value: Any) -> datetime | None:
+    """A timestamp read back through an aggregate of a subquery (a string on SQLite, where
+    the column's type does not reach it), as an aware UTC datetime."""
     if value is None or isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
@@ -435,35 +626,19 @@ def completed_fingerprint(campaign: Campaign) -> tuple[int, datetime | None]:
     or a completed one is deleted.  A completed response never changes (the survey takes
     no more answers for it), so what is computed over completed responses alone holds as
     long as this does."""
-    count, latest = db.session.execute(
-        select(func.count(), func.max(Response.completed_at)).where(
-            *counted_responses(campaign.id), Response.completed_at.is_not(None)
-        )
-    ).one()
-    return int(count or 0), latest
-
-
-def _hour_of(column: Any) -> Any:
-    """The UTC hour of a timestamp as text ``YYYY-MM-DD HH`` (grouped in SQL, folded to the
-    campaign's local days in Python: at most 24 rows a day, and right across summer time)."""
-    if _dialect() == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)
+    counts = _credited(campaign.id, SECTOR).values()
+    latest = max((c.last_completed for c in counts if c.last_completed), default=None)
+    return sum(c.completed for c in counts), latest
 
 
 def completions_by_day(campaign: Campaign) -> dict[date, int]:
-    """Completed responses per day of the campaign's own calendar (its timezone)."""
-    hour = _hour_of(Response.completed_at)
-    rows = db.session.execute(
-        select(hour, func.count())
-        .where(*counted_responses(campaign.id), Response.completed_at.is_not(None))
-        .group_by(hour)
-    )
+    """Completed responses per day of the campaign's own calendar (its timezone): the kept
+    hours (UTC) folded to local days, so right across summer time."""
     days: dict[date, int] = {}
-    for text, count in rows:
-        moment = datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    for hour, counts in sorted(_credited(campaign.id, HOUR).items(), key=lambda item: item[0] or 0):
+        moment = datetime.fromtimestamp((hour or 0) * 3600, UTC)
         day = campaign.local(moment).date()
-        days[day] = days.get(day, 0) + int(count)
+        days[day] = days.get(day, 0) + counts.completed
     return dict(sorted(days.items()))
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -281,7 +282,17 @@ class Link(Model):
     __tablename__ = "links"
     #: Opens per key figure read from the index alone (the dashboard, the stats).
     __table_args__ = (
-        Index("ix_links_campaign_opens", "campaign_id", "key_figure_id", "open_count"),
+        # Only the links opened at least once: every completion makes a link to forward,
+        # most never opened, so the sums of openings do not grow with the answers.
+        Index(
+            "ix_links_opened",
+            "campaign_id",
+            "key_figure_id",
+            "channel_id",
+            "open_count",
+            sqlite_where=text("open_count > 0"),
+            postgresql_where=text("open_count > 0"),
+        ),
     )
 
     #: Random: forwarded links are made as responses complete, so counted ids would
@@ -415,8 +426,17 @@ class Response(Model):
             "started_at",
             "last_page",
         ),
-        # The completed responses the results' counts do not hold yet (tally.catch_up).
-        Index("ix_responses_untallied", "campaign_id", "tallied"),
+        # The responses the kept counts do not hold yet (those in progress, and completed
+        # ones ``tally.catch_up`` has not added yet), with what the counts group them by.
+        Index(
+            "ix_responses_live",
+            "campaign_id",
+            "tallied",
+            "is_test",
+            "completed_at",
+            "link_id",
+            "sector_id",
+        ),
     )
 
     #: Random, so ids reveal nothing about order or count.
@@ -478,6 +498,27 @@ class AnswerCountState(Model):
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class CreditCount(Model):
+    """Completed responses credited to a sector, a key figure, a channel or an hour: the
+    dashboard's counts, kept by ``campaign.attribution`` (added to by the results'
+    catch-up, ``campaign.results.tally``, in the transaction that marks the responses
+    ``tallied``; rebuilt with the results' counts).  The counts read these rows plus the
+    responses not ``tallied`` yet, so they are exact whenever the catch-up last ran."""
+
+    __tablename__ = "credit_counts"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: "sector", "key_figure", "channel" or "hour" (see ``attribution.DIMENSIONS``).
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: The sector's, key figure's or channel's id (0: none), or the UTC hour as hours
+    #: since 1970.
+    key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    completed: Mapped[int] = mapped_column(Integer)
+    last_completed: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ExportLine(Model):

@@ -1,4 +1,9 @@
-"""What the campaign dashboard page and its JSON endpoint get: one call each."""
+"""What the campaign dashboard page and its JSON endpoint get: one call each.
+
+Both first let the results' catch-up (``tally.catch_up``) add the responses completed
+since it last ran to the kept counts: the counts are exact without it (they add what
+is not kept yet), but it keeps that remainder small.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from campaign.dashboard.coverage import Coverage, coverage
 from campaign.dashboard.figures import Dashboard, dashboard
 from campaign.dashboard.queries import Closing, closing, one_decimal
 from campaign.models import Campaign
+from campaign.results import tally
 
 
 @dataclass(frozen=True)
@@ -36,15 +42,13 @@ def dashboard_page(
     with ``partner`` (an account limited to it) only that partner's key figures, networks
     and channels beside the campaign-wide totals."""
     now = now or clock.now()
+    tally.catch_up(campaign)
     figures = dashboard(campaign, now)
-    rows = tables.all_key_figure_rows(campaign)
-    if partner:
-        rows = [row for row in rows if row.partner == partner]
     return DashboardPage(
         figures=figures,
         charts=charts.charts(figures),
-        table=tables.key_figure_table(campaign, chosen, rows),
-        networks=tables.network_table(rows),
+        table=tables.key_figure_table(campaign, chosen, partner),
+        networks=tables.network_table(campaign, partner),
         coverage=coverage(campaign, figures.completed),
         closing=closing(campaign, now, figures.totals),
         channels=channel_rows(campaign, partner),
@@ -54,6 +58,7 @@ def dashboard_page(
 def live_figures(campaign: Campaign, now: datetime | None = None) -> dict[str, Any]:
     """The figures the page refreshes every 30 s without a reload: the funnel, the
     sectors, the totals and the charts (the tables follow when these changed)."""
+    tally.catch_up(campaign)
     figures = dashboard(campaign, now)
     median = figures.median_completion
     return {

@@ -1,10 +1,12 @@
 """The dashboard's tables per key figure and per network: who brought answers.
 
-The counts come from ``campaign.attribution`` (``activity_by_key_figure`` and
-``opens_by_key_figure``, grouped in SQL, once per request); this module puts
-them beside the key figures (one row each) and filters, sorts, pages and sums
-per network over those rows.  ``flask campaign stats`` reads the same rows
-(``all_key_figure_rows``), so its figures equal the page's.
+The counts come from ``campaign.attribution`` (``credited_query`` per key figure
+and ``opens_by_key_figure_query``: kept counts plus what is not kept yet);
+this module joins them to the key figures in SQL, where the table is filtered,
+sorted and cut to one page, and the networks are summed: a request reads one
+page of rows and one row per network, however many key figures and answers
+there are.  ``flask campaign stats`` reads every key figure through the same
+query (``all_key_figure_rows``), so its figures equal the page's.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Subquery, case, func, or_, select
 
 from campaign import attribution
 from campaign.contacts.queries import NO_SECTOR
@@ -81,96 +83,108 @@ class KeyFigureRow:
     partner: str = ""
 
 
-def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
-    """Every key figure of the campaign, by e-mail, with its counts.
-
-    The counts are grouped in SQL once (``activity_by_key_figure``, ``opens_by_key_figure``)
-    and put beside the key figures here: the table's filters, sorts and network sums then
-    work on these rows (one per key figure, however many responses there are) instead of
-    grouping the responses again for each of them.
-    """
-    activity = attribution.activity_by_key_figure(campaign)
-    opens = attribution.opens_by_key_figure(campaign)
+def _rows(campaign: Campaign, partner: str | None = None) -> Subquery:
+    """Every key figure of the campaign (only ``partner``'s when given) with its counts:
+    the fields of ``KeyFigureRow`` and the sector's ``position``."""
+    activity = attribution.credited_query(campaign.id, attribution.KEY_FIGURE)
+    opens = attribution.opens_by_key_figure_query(campaign.id)
     query = (
         select(
-            KeyFigure.id,
-            KeyFigure.name,
-            KeyFigure.email,
-            KeyFigure.organisation,
-            KeyFigure.network,
-            Sector.code,
-            Sector.name,
-            KeyFigure.opted_out_at,
-            KeyFigure.partner,
+            KeyFigure.id.label("id"),
+            KeyFigure.name.label("name"),
+            KeyFigure.email.label("email"),
+            KeyFigure.organisation.label("organisation"),
+            KeyFigure.network.label("network"),
+            Sector.code.label("sector_code"),
+            Sector.name.label("sector_name"),
+            Sector.position.label("position"),
+            KeyFigure.opted_out_at.label("opted_out_at"),
+            func.coalesce(opens.c.opened, 0).label("opened"),
+            func.coalesce(activity.c.started, 0).label("started"),
+            func.coalesce(activity.c.completed, 0).label("completed"),
+            activity.c.last_completed.label("last_completed"),
+            KeyFigure.partner.label("partner"),
         )
         .outerjoin(Sector, Sector.id == KeyFigure.sector_id)
+        .outerjoin(activity, activity.c.key == KeyFigure.id)
+        .outerjoin(opens, opens.c.key_figure_id == KeyFigure.id)
         .where(KeyFigure.campaign_id == campaign.id)
-        .order_by(KeyFigure.email)
     )
-    rows = []
-    for (
-        kid,
-        name,
-        email,
-        organisation,
-        network,
-        code,
-        sector_name,
-        opted_out_at,
-        partner,
-    ) in db.session.execute(query):
-        counts = activity.get(kid, NO_ACTIVITY)
-        rows.append(
-            KeyFigureRow(
-                id=kid,
-                name=name,
-                email=email,
-                organisation=organisation,
-                network=network,
-                sector_code=code,
-                sector_name=sector_name,
-                opted_out=opted_out_at is not None,
-                opened=opens.get(kid, 0),
-                started=counts.started,
-                completed=counts.completed,
-                last_completed=counts.last_completed,
-                partner=partner,
-            )
-        )
-    return rows
+    if partner:
+        query = query.where(KeyFigure.partner == partner)
+    return query.subquery("key_figure_rows")
 
 
-NO_ACTIVITY = attribution.Activity()
+def _row(values: Any) -> KeyFigureRow:
+    found = values._mapping
+    return KeyFigureRow(
+        id=found["id"],
+        name=found["name"],
+        email=found["email"],
+        organisation=found["organisation"],
+        network=found["network"],
+        sector_code=found["sector_code"],
+        sector_name=found["sector_name"],
+        opted_out=found["opted_out_at"] is not None,
+        opened=int(found["opened"]),
+        started=int(found["started"]),
+        completed=int(found["completed"]),
+        last_completed=attribution.aware(found["last_completed"]),
+        partner=found["partner"],
+    )
 
 
-def _matches(row: KeyFigureRow, chosen: TableFilter) -> bool:
+def all_key_figure_rows(campaign: Campaign) -> list[KeyFigureRow]:
+    """Every key figure of the campaign, by e-mail, with its counts."""
+    rows = _rows(campaign)
+    return [_row(values) for values in db.session.execute(select(rows).order_by(rows.c.email))]
+
+
+def _conditions(rows: Subquery, chosen: TableFilter) -> list[Any]:
+    """What ``chosen`` asks of the rows of ``_rows``."""
+    conditions: list[Any] = []
     if chosen.search:
         needle = chosen.search.lower()
-        if not any(needle in text.lower() for text in (row.name, row.email, row.organisation)):
-            return False
+        texts = (rows.c.name, rows.c.email, rows.c.organisation)
+        conditions.append(
+            or_(*(func.lower(text).contains(needle, autoescape=True) for text in texts))
+        )
     if chosen.sector == NO_SECTOR:
-        if row.sector_code is not None:
-            return False
-    elif chosen.sector and row.sector_code != chosen.sector:
-        return False
-    if chosen.network and row.network != chosen.network:
-        return False
+        conditions.append(rows.c.sector_code.is_(None))
+    elif chosen.sector:
+        conditions.append(rows.c.sector_code == chosen.sector)
+    if chosen.network:
+        conditions.append(rows.c.network == chosen.network)
     if chosen.result == "met":
-        return row.completed > 0
-    return not (chosen.result == "zonder" and row.completed > 0)
+        conditions.append(rows.c.completed > 0)
+    elif chosen.result == "zonder":
+        conditions.append(rows.c.completed == 0)
+    return conditions
 
 
-def _sort_key(sort: str, positions: dict[str | None, int]) -> Any:
+def _text_order(column: Any) -> Any:
+    """``column`` lower-cased, compared by code point (the order of Python's ``str``)
+    rather than by the database's locale."""
+    lowered = func.lower(column)
+    return lowered.collate("C") if db.session.get_bind().dialect.name == "postgresql" else lowered
+
+
+def _order(rows: Subquery, campaign: Campaign, chosen: TableFilter) -> list[Any]:
+    """The ORDER BY of ``chosen``'s sort; ties by name (then id) ascending."""
     keys = {
-        "naam": lambda row: row.name.lower(),
-        "sector": lambda row: positions.get(row.sector_code, len(positions)),
-        "netwerk": lambda row: row.network.lower(),
-        "geopend": lambda row: row.opened,
-        "gestart": lambda row: row.started,
-        "afgerond": lambda row: row.completed,
-        "laatste": lambda row: row.last_completed.timestamp() if row.last_completed else 0.0,
+        "naam": _text_order(rows.c.name),
+        # A key figure without a sector after the campaign's sectors.
+        "sector": func.coalesce(rows.c.position, len(campaign.sectors)),
+        "netwerk": _text_order(rows.c.network),
+        "geopend": rows.c.opened,
+        "gestart": rows.c.started,
+        "afgerond": rows.c.completed,
+        "laatste": rows.c.last_completed,
     }
-    return keys.get(sort, keys["afgerond"])
+    key = keys.get(chosen.sort, keys["afgerond"])
+    # No completion at all sorts as the earliest one.
+    first = key.desc().nulls_last() if chosen.descending else key.asc().nulls_first()
+    return [first, _text_order(rows.c.name), rows.c.id]
 
 
 @dataclass(frozen=True)
@@ -186,18 +200,38 @@ class KeyFigureTable:
 
 
 def key_figure_table(
-    campaign: Campaign, chosen: TableFilter, rows: list[KeyFigureRow]
+    campaign: Campaign, chosen: TableFilter, partner: str | None = None
 ) -> KeyFigureTable:
-    """One page (``PER_PAGE``) of ``rows`` (``all_key_figure_rows``) matching ``chosen``."""
-    matching = [row for row in rows if _matches(row, chosen)]
-    matching.sort(key=lambda row: (row.name.lower(), row.id))  # the tie-break: by name
-    positions: dict[str | None, int] = {s.code: s.position for s in campaign.sectors}
-    matching.sort(key=_sort_key(chosen.sort, positions), reverse=chosen.descending)
-    pages = max((len(matching) + PER_PAGE - 1) // PER_PAGE, 1)
+    """One page (``PER_PAGE``) of the key figures matching ``chosen`` (only ``partner``'s
+    when given), filtered, sorted and cut in the database."""
+    rows = _rows(campaign, partner)
+    conditions = _conditions(rows, chosen)
+    matching = int(
+        db.session.scalar(select(func.count()).select_from(rows).where(*conditions)) or 0
+    )
+    pages = max((matching + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(max(chosen.page, 1), pages)
-    shown = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
-    networks = sorted({row.network for row in rows if row.network}, key=str.lower)
-    return KeyFigureTable(shown, len(matching), page, pages, networks)
+    shown = (
+        select(rows)
+        .where(*conditions)
+        .order_by(*_order(rows, campaign, chosen))
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    )
+    names = (
+        select(KeyFigure.network)
+        .distinct()
+        .where(KeyFigure.campaign_id == campaign.id, KeyFigure.network != "")
+    )
+    if partner:
+        names = names.where(KeyFigure.partner == partner)
+    return KeyFigureTable(
+        rows=[_row(values) for values in db.session.execute(shown)],
+        matching=matching,
+        page=page,
+        pages=pages,
+        networks=sorted(db.session.scalars(names), key=str.lower),
+    )
 
 
 @dataclass
@@ -215,21 +249,34 @@ class NetworkRow:
     last_completed: datetime | None = None
 
 
-def network_table(rows: list[KeyFigureRow]) -> list[NetworkRow]:
-    """Every network of ``rows`` with its key figures' counts summed, most completed first."""
-    networks: dict[str, NetworkRow] = {}
-    for row in rows:
-        network = networks.setdefault(row.network, NetworkRow(row.network))
-        network.key_figures += 1
-        network.active += row.completed > 0
-        network.opened += row.opened
-        network.started += row.started
-        network.completed += row.completed
-        if row.last_completed and (
-            network.last_completed is None or row.last_completed > network.last_completed
-        ):
-            network.last_completed = row.last_completed
-    return sorted(networks.values(), key=lambda n: (-n.completed, n.network.lower()))
+def network_table(campaign: Campaign, partner: str | None = None) -> list[NetworkRow]:
+    """Every network of the campaign's key figures (only ``partner``'s when given) with
+    their counts summed in the database, most completed first."""
+    rows = _rows(campaign, partner)
+    query = select(
+        rows.c.network,
+        func.count(),
+        func.sum(case((rows.c.completed > 0, 1), else_=0)),
+        func.sum(rows.c.opened),
+        func.sum(rows.c.started),
+        func.sum(rows.c.completed),
+        func.max(rows.c.last_completed),
+    ).group_by(rows.c.network)
+    networks = [
+        NetworkRow(
+            network,
+            int(key_figures),
+            int(active),
+            int(opened),
+            int(started),
+            int(completed),
+            attribution.aware(last),
+        )
+        for network, key_figures, active, opened, started, completed, last in db.session.execute(
+            query
+        )
+    ]
+    return sorted(networks, key=lambda n: (-n.completed, n.network.lower()))
 
 
 def key_figure_page_url(key_figure_id: int) -> str:

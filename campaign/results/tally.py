@@ -45,7 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaign import attribution
-from campaign.models import AnswerCount, AnswerCountState, Campaign, Response, Sector
+from campaign.models import AnswerCount, AnswerCountState, Campaign, Link, Response, Sector
 from campaign.results import queries
 
 OTHER = queries.OTHER
@@ -202,8 +202,9 @@ def _upsert(session: Session, campaign_id: int, counts: Iterable[tuple[Key, int]
 
 def catch_up(campaign: Campaign, session: Session | None = None) -> int:
     """Add the completed responses not counted yet (``Response.tallied`` false) to
-    ``campaign``'s counts, ``BATCH`` per write transaction, marking them counted in the
-    same transaction; returns how many.  Nothing while the counts were built for another
+    ``campaign``'s counts and to the dashboard's (``attribution.fold_completed``),
+    ``BATCH`` per write transaction, marking them counted in the same transaction;
+    returns how many.  Nothing while the counts were built for another
     questionnaire or profile (the rebuild counts every response then).
 
     The results call it before they read the counts, so they are always exact; the
@@ -231,7 +232,16 @@ def catch_up(campaign: Campaign, session: Session | None = None) -> int:
             session.rollback()
             return total
         batch = session.execute(
-            select(Response.id, Response.sector_id, Response.answers)
+            select(
+                Response.id,
+                Response.sector_id,
+                Response.answers,
+                Link.id,
+                Link.key_figure_id,
+                Link.channel_id,
+                Response.completed_at,
+            )
+            .outerjoin(Link, Link.id == Response.link_id)
             .where(*untallied)
             .order_by(Response.id)
             .limit(BATCH)
@@ -240,9 +250,18 @@ def catch_up(campaign: Campaign, session: Session | None = None) -> int:
             kinds = _kinds(questionnaire)
             profile = profile_ids(campaign.results_settings, questionnaire)
             counts: Counter[Key] = Counter()
-            for _id, sector_id, answers in batch:
+            for _id, sector_id, answers, *_credit in batch:
                 counts.update(_rows_of(kinds, profile, sector_id, answers))
             _upsert(session, campaign.id, counts.items())
+            # The dashboard's kept counts, in the transaction that marks these tallied.
+            attribution.fold_completed(
+                session,
+                campaign.id,
+                (
+                    (sector_id, link_id is not None, key_figure_id, channel_id, completed_at)
+                    for _id, sector_id, _a, link_id, key_figure_id, channel_id, completed_at in batch
+                ),
+            )
             ids = [row[0] for row in batch]
             session.execute(update(Response).where(Response.id.in_(ids)).values(tallied=True))
         session.commit()
@@ -253,9 +272,13 @@ def catch_up(campaign: Campaign, session: Session | None = None) -> int:
 
 def rebuild(campaign: Campaign, session: Session | None = None) -> int:
     """Count ``campaign``'s completed responses again from their answers, replacing its
-    rows, in the caller's transaction; returns the number of responses counted."""
+    rows and the dashboard's kept counts (``attribution.rebuild_credits``: they hold the
+    same ``tallied`` responses), in the caller's transaction; returns the number of
+    responses counted."""
     session = session or _session()
-    return _rebuild(session, campaign.id, campaign.results_settings)
+    total = _rebuild(session, campaign.id, campaign.results_settings)
+    attribution.rebuild_credits(session, campaign.id)
+    return total
 
 
 def _rebuild(
@@ -343,7 +366,8 @@ def rebuild_all(
 ) -> int:
     """Rebuild every campaign's counts (the migration's backfill, with the counting rule of
     its revision, and ``mark_tallied=False`` before responses had ``tallied``); returns
-    the responses counted."""
+    the responses counted.  Not the dashboard's kept counts: they come with migration
+    0012, which counts them from what is ``tallied`` then."""
     campaigns = session.execute(select(Campaign.id, Campaign.results_settings)).all()
     return sum(
         _rebuild(session, cid, settings, counted, mark_tallied) for cid, settings in campaigns
