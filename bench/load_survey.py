@@ -22,8 +22,10 @@ offices behind 200 addresses.
 
 Printed per backend: completions per second, p50/p99 per request (and per request
 type), errors (any reply a browser would not expect, socket errors, "database is
-locked" or a traceback in the server's log), lost answers, the load average.  Exit
-status 1 when a backend had an error or lost an answer.
+locked" or a traceback in the server's log), lost answers, openings counted against
+welcome pages shown (each respondent is a new browser, so each welcome page is an
+opening to count), the load average.  Exit status 1 when a backend had an error,
+lost an answer or left an opening uncounted.
 
 Run: .venv/bin/python bench/load_survey.py [--duration 60] [--clients 200]
      [--backends sqlite,pg] [--survey one-page]
@@ -212,6 +214,7 @@ class Run:
     stragglers: int
     server_log: str
     load: tuple[float, float, float]
+    opens: int  # openings of the survey's links counted in the database during the run
     during: Any = None  # what the ``during`` callable returned
 
     @property
@@ -239,6 +242,7 @@ def run_load(
     """``clients`` threads completing ``survey`` for ``duration`` s; ``during(started)``
     runs in this thread meanwhile (a fault to inject) and its result is kept."""
     codes = db.link_codes(survey.slug)
+    opens_before = opens_counted(db, survey)
     log_offset = server.log_size()
     logs = [ClientLog() for _ in range(clients)]
     started = time.monotonic()
@@ -263,11 +267,28 @@ def run_load(
         sum(t.is_alive() for t in threads),
         server.log_since(log_offset),
         os.getloadavg(),
+        opens_counted(db, survey) - opens_before,
         result,
     )
 
 
 # --- what the database holds ------------------------------------------------------------------
+
+
+def opens_counted(db: bs.Database, survey: bs.Survey) -> int:
+    """The openings counted on the survey's links (``links.open_count``, summed)."""
+    rows = db.query(
+        "SELECT coalesce(sum(l.open_count), 0) FROM links l "
+        "JOIN campaigns c ON c.id = l.campaign_id WHERE c.slug = ?",
+        (survey.slug,),
+    )
+    return int(rows[0][0])
+
+
+def welcome_pages(run: Run) -> int:
+    """Welcome pages shown: each a new browser's first visit, so each an opening to count
+    (the limit on openings per link is out of reach)."""
+    return sum(1 for _s, _e, kind, status in run.events if kind == 0 and status == 200)
 
 
 def flatten(value: Any, path: str = "") -> set[tuple[str, str]]:
@@ -362,6 +383,7 @@ def summarize(label: str, db: bs.Database, survey: bs.Survey, run: Run, clients:
     problems = log_problems(run.server_log)
     failures = run.failures
     statuses = Counter(f.status for f in failures)
+    opens_lost = welcome_pages(run) - run.opens
     figures = {
         "label": label,
         "clients": clients,
@@ -371,6 +393,7 @@ def summarize(label: str, db: bs.Database, survey: bs.Survey, run: Run, clients:
         "errors": len(failures),
         "statuses": dict(statuses),
         "lost": len(lost),
+        "opens_lost": opens_lost,
         "log": problems,
         "stragglers": run.stragglers,
         "load": run.load,
@@ -385,18 +408,24 @@ def summarize(label: str, db: bs.Database, survey: bs.Survey, run: Run, clients:
         flush=True,
     )
     kinds = ", ".join(f"{k[4:]} {v:.0f}" for k, v in latency.items() if k.startswith("p50 "))
-    print(f"  {'':<12} p50 by request: {kinds} ms", flush=True)
+    print(
+        f"  {'':<12} p50 by request: {kinds} ms; openings counted {run.opens} of "
+        f"{welcome_pages(run)} welcome pages",
+        flush=True,
+    )
     if failures:
         shown = ", ".join(f"{status or 'no reply'}: {n}" for status, n in statuses.items())
         print(f"  {'':<12} failed requests by status: {shown}; first: {failures[0].what}")
     for line in lost[:10]:
         print(f"  {'':<12} LOST {line}")
+    if opens_lost:
+        print(f"  {'':<12} {opens_lost} openings NOT COUNTED")
     for what, count in problems.items():
         if count:
             print(f"  {'':<12} {count} x {what!r} in the server's log")
     if run.stragglers:
         print(f"  {'':<12} {run.stragglers} clients did not finish")
-    figures["ok"] = not (failures or lost or any(problems.values()) or run.stragglers)
+    figures["ok"] = not (failures or lost or opens_lost or any(problems.values()) or run.stragglers)
     return figures
 
 
