@@ -6,18 +6,27 @@ own services to make data, the test client for HTTP.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, inspect, select, text
 
+from campaign import uploads
 from campaign.auth.services import create_coordinator
 from campaign.contacts.services import save_key_figure
+from campaign.contacts.views import CSV_UPLOADS
 from campaign.definitions.loader import DefinitionError, parse_campaign_text
+from campaign.definitions.uploads import KIND as CAMPAIGN_FILES
 from campaign.extensions import db
 from campaign.mailing.services import key_figure_page_url
 from campaign.models import Coordinator, KeyFigure
+from campaign.tokens import SET_PASSWORD, make_token
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
 from tests.survey.conftest import EXAMPLE_FORMS, form, next_address, start_survey
 
@@ -177,6 +186,37 @@ def test_every_text_response_names_its_type_and_charset(client, auth, open_campa
                 assert "charset=utf-8" in content_type, (path, content_type)
 
 
+# --- V5 File Handling ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["../geheim", "..%2Fgeheim", "../../uploads/geheim", "/etc/passwd"])
+def test_kept_uploads_and_mail_copies_take_no_path_from_input(
+    app, client, auth, open_campaign, key
+):
+    """V5.3.2: a kept upload is found by its random key and a mail's copy by its number:
+    a path in their place reads nothing, not even a well-formed file it points to (a
+    Dutch message, or a 404)."""
+    secret = {"filename": "geheim.csv", "data": base64.b64encode(b"naam;e-mail\n").decode()}
+    folder = Path(app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "geheim.json").write_text(json.dumps(secret))
+    auth.login()
+    slug = open_campaign.slug
+    for kind in (CSV_UPLOADS, CAMPAIGN_FILES):
+        assert uploads.read(kind, key) is None
+    reply = client.post(
+        f"/dashboard/{slug}/sleutelfiguren/importeren/gecontroleerd",
+        data={"bestand": key},
+        follow_redirects=True,
+    )
+    assert "niet meer beschikbaar" in reply.text
+    reply = client.post(
+        "/dashboard/campagnebestand/toepassen", data={"upload": key}, follow_redirects=True
+    )
+    assert "niet meer beschikbaar" in reply.text
+    assert client.get(f"/dashboard/{slug}/mails/bestanden/{key}").status_code == 404
+
+
 # --- V6 Authentication ---------------------------------------------------------------------
 
 
@@ -203,6 +243,24 @@ def test_the_password_is_checked_exactly_as_typed(app, client):
     assert login(client, "eenvoudig@example.org", "alleenkleineletters").status_code == 302
 
 
+def test_password_fields_are_masked_and_password_managers_welcome(app, client, coordinator):
+    """V6.2.6, V6.2.7: every password field is ``type=password``, names what a password
+    manager should fill (no ``autocomplete=off``) and blocks no paste."""
+    coordinator.token_nonce = "eenmalig-stukje-van-de-link"
+    db.session.commit()
+    token = make_token(SET_PASSWORD, {"c": coordinator.id, "n": coordinator.token_nonce})
+    pages = {"/login": {"current-password"}, f"/wachtwoord/{token}": {"new-password"}}
+    for path, wanted in pages.items():
+        html = client.get(path).text
+        fields = re.findall(r"<input[^>]*>", html)
+        secret = [f for f in fields if 'name="password"' in f or 'name="confirmation"' in f]
+        assert secret, path
+        for field in secret:
+            assert 'type="password"' in field, (path, field)
+            assert re.search(r'autocomplete="([^"]+)"', field)[1] in wanted, (path, field)
+        assert "onpaste" not in html.lower() and 'autocomplete="off"' not in html, path
+
+
 # --- V7 Session Management -----------------------------------------------------------------
 
 
@@ -224,6 +282,54 @@ def test_a_session_cookie_from_before_the_login_gives_no_access(app, coordinator
     reply = planted.get("/dashboard/")
     assert reply.status_code == 302
     assert urlsplit(reply.headers["Location"]).path == "/login"
+
+
+def test_a_tampered_or_forged_session_cookie_is_ignored(app, coordinator):
+    """V7.2.1, V9.1.1: the server checks the session cookie's signature on every request:
+    a changed signature, or a cookie made without the secret key, is no session at all."""
+    browser = app.test_client()
+    value = cookies_of(login(browser))["session"].split(";", 1)[0].split("=", 1)[1]
+    assert browser.get("/dashboard/").status_code == 200
+    payload, _timestamp, signature = value.rsplit(".", 2)
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    forged = URLSafeTimedSerializer("een-geraden-sleutel", salt="cookie-session").dumps(
+        {"_user_id": str(coordinator.id), "_fresh": True}
+    )
+    for cookie in (value.rsplit(".", 1)[0] + "." + flipped, forged):
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        reply = other.get("/dashboard/")
+        assert reply.status_code == 302, cookie
+        assert urlsplit(reply.headers["Location"]).path == "/login"
+
+
+#: Pages behind the login without the site's header: documents made to be printed.
+PRINTABLE = {"results.report_page"}
+
+
+def test_every_dashboard_page_offers_the_logout(app, client, auth, open_campaign):
+    """V7.4.4: every page behind the login shows the "Afmelden" button, but for the
+    printable report (a document for paper or PDF, opened from the results page)."""
+    auth.login()
+    slug = open_campaign.slug
+    seen = 0
+    without: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/dashboard/") or "GET" not in rule.methods:
+            continue
+        if set(rule.arguments) - {"slug"} or rule.rule.endswith(
+            (".js", ".json", ".csv", ".zip", ".yaml")
+        ):
+            continue
+        path = rule.rule.replace("<slug>", slug)
+        reply = client.get(path)
+        if reply.status_code != 200 or reply.mimetype != "text/html":
+            continue
+        seen += 1
+        if 'action="/logout"' not in reply.text or "Afmelden" not in reply.text:
+            without.add(rule.endpoint)
+    assert without == PRINTABLE
+    assert seen >= 15
 
 
 # --- V13 Configuration ---------------------------------------------------------------------
