@@ -7,7 +7,8 @@ Public functions other capabilities (and ``flask demo``) use:
 - ``save_page(response, page_index, form, action="next", now=None)``: validate and save
   one page; completes the response after its last visible page.
 - ``complete(response, now=None)``: mark a response complete (once), hand out a draw ticket
-  and a link to forward.
+  and a link to forward; ``link_to_share_again`` offers a completed response's own link
+  on a later visit in another browser.
 - ``record_open(link)``: count one opening of a link; ``open_visit(code, response_ids)``
   counts one and finds the visit in the same transaction.
 
@@ -451,16 +452,15 @@ def _completion_extras(plan: _Plan) -> Completion:
     return Completion(ticket=ticket, forward_code=forward)
 
 
-def create_forward_link(response: Response) -> str | None:
-    """Give a completed response (seen again on another visit) a fresh link to forward;
-    None for a test response."""
-    if response.is_test:
+def link_to_share_again(response: Response, visited: Link) -> str | None:
+    """The code a completed response's respondent is offered to forward when the browser
+    no longer remembers the forward link made at completion (another device, through
+    the resume link): the link the response came through, which credits the same key
+    figure or channel.  Nothing is written: a visit without cookies, however often
+    repeated, creates no row.  None for a test response (it brings nobody in)."""
+    if response.is_test or response.link_id is None:
         return None
-    link_id = response.link_id
-    begin_write()
-    parent = db.session.get(Link, link_id) if link_id else None
-    code = attribution.forward_link(parent) if parent is not None else None
-    db.session.commit()
-    if code is not None:
-        log.info("forward link created in campaign %s", response.campaign_id)
-    return code
+    if response.link_id == visited.id:
+        return visited.code
+    own = db.session.get(Link, response.link_id)
+    return own.code if own is not None else None

@@ -25,8 +25,8 @@ from campaign.survey.services import (
     Gate,
     SurveyClosed,
     SurveyError,
-    create_forward_link,
     grace_ends_at,
+    link_to_share_again,
     may_open_page,
     open_visit,
     save_page,
@@ -314,10 +314,7 @@ def _render_thanks(
     draw_error: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    forward_code = _remembered("forward", campaign)
-    if forward_code is None:
-        forward_code = create_forward_link(response)
-        _remember("forward", campaign, forward_code)
+    forward_code = _remembered("forward", campaign) or link_to_share_again(response, link)
     return render_template(
         "survey/thanks.html",
         campaign=campaign,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from campaign.extensions import db
-from campaign.models import DrawEntry, DrawTicket, Response
+from campaign.models import DrawEntry, DrawTicket, Link, Response
 from campaign.survey import services
 from campaign.survey.draw import AlreadyEntered, DrawError, enter_draw
 from campaign.survey.resume import ResumeError, response_from_token, resume_token
@@ -128,6 +128,28 @@ def test_resume_link_continues_in_another_browser(app, client, key_link):
     assert reply.headers["Location"].endswith("/vraag/2")
     assert "Welkom terug" in other.get(reply.headers["Location"]).text
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_a_completed_responses_resume_link_creates_no_row_however_often_opened(
+    app, client, key_link
+):
+    """Issue 13: each cookie-less visit of a completed response's resume link made a new
+    forward link.  Another browser is offered the link the response came through (the same
+    key figure gets the credit) and nothing is written."""
+    url = start_survey(client, key_link.code)
+    resume = client.get(url).text.split('id="resume-link" value="')[1].split('"')[0]
+    for data in EXAMPLE_FORMS:
+        url = next_address(client.post(url, data=form(data)))
+    db.session.remove()
+    links = db.session.scalar(select(func.count()).select_from(Link))
+    for _ in range(3):
+        fresh = app.test_client()  # no cookies: a new browser, a script
+        reply = fresh.get(resume.replace(app.config["BASE_URL"], ""), follow_redirects=True)
+        assert reply.status_code == 200 and "Hartelijk dank!" in reply.text
+        db.session.remove()
+        assert db.session.scalar(select(func.count()).select_from(Link)) == links
+        shared = reply.text.split('id="forward-link" value="')[1].split('"')[0]
+        assert shared == f"{app.config['BASE_URL']}/s/{key_link.code}"
 
 
 def test_resume_link_is_queued_and_the_sender_forgets_the_address(smtp_app, smtp_server, caplog):
