@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
+    register_limits(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -99,6 +100,13 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     register_draw_blueprints(app)
     register_health_blueprint(app)
+
+
+def register_limits(app: Flask) -> None:
+    """The rate limits on the views that have them (the views exist by now)."""
+    from campaign import ratelimits
+
+    ratelimits.limit_views(app)
 
 
 def register_health_blueprint(app: Flask) -> None:

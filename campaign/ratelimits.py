@@ -1,22 +1,29 @@
-"""Rate limits on the actions that can be abused (Flask-Limiter's storage and strategy).
+"""Rate limits on the actions that can be abused, with Flask-Limiter's ``limit``.
 
-Each limited action is a POST of one endpoint, counted per *key*: the client, the
-survey link in the URL, the e-mail address in the form (the login's account, the
-resume link's recipient).  A request over any of its limits gets a Dutch 429 page
-with ``Retry-After`` and does nothing.  The limits are settings (``RATELIMIT_*``
-below, in the ``limits`` notation: ``"5 per minute;20 per hour"``).
+Each limited action is a POST of one endpoint (``RULES``), counted per *key*: the
+client, the survey link in the URL, the e-mail address in the form (the login's
+account, the resume link's recipient), the draw ticket in the form.  Each rule is a
+``limiter.limit(...)`` on the endpoint's view, put there by ``limit_views`` once the
+blueprints are registered: Flask-Limiter counts it before the view runs, and a request
+over any of its limits gets a Dutch 429 page with ``Retry-After`` and does nothing.  The
+limits are settings (``RATELIMIT_*`` below, in the ``limits`` notation: ``"5 per
+minute;20 per hour"``).
+
+Each app has a limiter of its own (made by ``register``), so that the settings of one
+app (a test's, with limits on or off) never reach another's views.
 
 Where the counts live: ``RATELIMIT_STORAGE_URI`` (Flask-Limiter's own setting), for
 production a Redis server (``redis://host:6379/0``) so a limit holds across gunicorn
 workers and machines; the embedded default ``memory://`` counts per process.
 
 Privacy: keys are keyed hashes (HMAC with the app's secret) of the client address,
-the link code and the e-mail address, so neither the store nor a log holds an IP or
-e-mail address; a count lives no longer than its window.
+the link code, the e-mail address and the ticket, so neither the store nor a log holds
+an IP or e-mail address; a count lives no longer than its window.
 
 Opens of a survey link are counted at most once per browser session (the survey's
 own rule) and at most ``RATELIMIT_OPENS_PER_LINK`` per link: openings past that are
-not counted (the page is shown all the same).
+not counted (the page is shown all the same).  That is no refusal, so it is no
+``limit`` on a view: ``allow_open`` asks the limiter's strategy directly.
 """
 
 from __future__ import annotations
@@ -26,10 +33,11 @@ import hmac
 import logging
 import math
 import time
+from collections.abc import Callable
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
-from limits import RateLimitItem, parse_many
+from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +52,10 @@ RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("RATELIMIT_RESUME_MAIL_PER_ADDRESS", "email"),
         ("RATELIMIT_RESUME_MAIL_PER_CLIENT", "client"),
     ),
-    "survey.draw_entry": (("RATELIMIT_DRAW_PER_CLIENT", "client"),),
+    "survey.draw_entry": (
+        ("RATELIMIT_DRAW_PER_TICKET", "ticket"),
+        ("RATELIMIT_DRAW_PER_CLIENT", "client"),
+    ),
     "survey.start": (
         ("RATELIMIT_START_PER_LINK", "link"),
         ("RATELIMIT_START_PER_CLIENT", "client"),
@@ -52,13 +63,19 @@ RULES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 #: The default limits; each can be set under its name (``CAMPAIGN_RATELIMIT_...``).
+#: A draw entry needs a completed response's one-time ticket, so entries never outnumber
+#: completions (started at most ``RATELIMIT_START_PER_CLIENT`` an hour per client): the
+#: per-client limit only has to stop a script, not an office behind one address.  The
+#: per-ticket limit bounds the tries with one ticket (a refused address, or one already
+#: taking part, leaves the ticket usable).
 DEFAULTS = {
     "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per 15 minutes",
     "RATELIMIT_LOGIN_PER_CLIENT": "30 per 15 minutes",
     "RATELIMIT_RESUME_MAIL_PER_LINK": "3 per hour",
     "RATELIMIT_RESUME_MAIL_PER_ADDRESS": "3 per hour",
     "RATELIMIT_RESUME_MAIL_PER_CLIENT": "20 per hour",
-    "RATELIMIT_DRAW_PER_CLIENT": "20 per hour",
+    "RATELIMIT_DRAW_PER_TICKET": "10 per hour",
+    "RATELIMIT_DRAW_PER_CLIENT": "300 per hour",
     "RATELIMIT_START_PER_LINK": "1000 per hour",
     "RATELIMIT_START_PER_CLIENT": "300 per hour",
     "RATELIMIT_OPENS_PER_LINK": "1000 per hour",
@@ -66,38 +83,25 @@ DEFAULTS = {
 
 
 class Limits:
-    """The app's limiter and its parsed limits (made once, at start-up)."""
+    """The app's limiter, its key secret and the opens' limit (made once, at start-up)."""
 
     def __init__(self, app: Flask) -> None:
+        # Every limit names its own key function; this default is never used.
         self.limiter = Limiter(key_func=lambda: "", default_limits=[])
         self.limiter.init_app(app)
         self.enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
-        # Our limits are counted in check_request (keyed by form fields too). Flask-Limiter's
-        # own per-request check stays as init_app installs it (it finds no limit of its own;
-        # about 50 us a request): taking it out would mean reaching into its internals.
         secret = str(app.config["SECRET_KEY"]).encode()
         self.secret = hmac.new(secret, b"ratelimit", hashlib.sha256).digest()
-        self.items = {
-            name: parse_many(str(app.config.get(name) or default))
-            for name, default in DEFAULTS.items()
-        }
+        self.opens = parse_many(setting(app, "RATELIMIT_OPENS_PER_LINK"))
 
     def key(self, kind: str, value: str) -> str:
         digest = hmac.new(self.secret, f"{kind}:{value}".encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
 
-    def hit(self, name: str, key: str) -> float | None:
-        """Count one against ``name``'s limits; None if within them, else the seconds until
-        a retry can pass."""
-        wait = None
-        for item in self.items[name]:
-            if not self.limiter.limiter.hit(item, name, key):
-                wait = max(wait or 0.0, self._reset_in(item, name, key))
-        return wait
 
-    def _reset_in(self, item: RateLimitItem, name: str, key: str) -> float:
-        stats = self.limiter.limiter.get_window_stats(item, name, key)
-        return max(1.0, stats.reset_time - time.time())
+def setting(app: Flask, name: str) -> str:
+    """The limit called ``name``: the app's setting, else its default."""
+    return str(app.config.get(name) or DEFAULTS[name])
 
 
 def limits() -> Limits:
@@ -105,40 +109,51 @@ def limits() -> Limits:
     return found
 
 
-def _key_value(kind: str) -> str:
-    if kind == "client":
-        return request.remote_addr or "-"
-    if kind == "link":
-        return str((request.view_args or {}).get("code", "")).strip().lower()
-    return request.form.get("email", "").strip().lower()
+# --- what a count is keyed by ----------------------------------------------------------------
 
 
-class TooManyRequests(Exception):
-    """A limited action over one of its limits; ``wait`` in seconds."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(wait)
-        self.wait = wait
+def _form_value(name: str) -> str:
+    return request.form.get(name, "").strip().lower()
 
 
-def check_request() -> None:
-    """Before each request: count a limited POST, refuse it (429) when over a limit."""
-    rules = RULES.get(request.endpoint or "")
-    if rules is None or request.method != "POST":
-        return
-    found = limits()
-    if not found.enabled:
-        return
-    wait = None
-    for name, kind in rules:
-        value = _key_value(kind)
-        if value:
-            over = found.hit(name, found.key(kind, value))
-            if over is not None:
-                wait = max(wait or 0.0, over)
-    if wait is not None:
-        log.warning("rate limit reached on %s", request.endpoint)
-        raise TooManyRequests(wait)
+#: The value each kind of key is made from, in the current request.
+VALUES: dict[str, Callable[[], str]] = {
+    "client": lambda: request.remote_addr or "-",
+    "link": lambda: str((request.view_args or {}).get("code", "")).strip().lower(),
+    "email": lambda: _form_value("email"),
+    "ticket": lambda: request.form.get("ticket", "").strip(),
+}
+
+
+def key_function(kind: str) -> Callable[[], str]:
+    """The limit's key: the HMAC of this request's value of ``kind``."""
+    value = VALUES[kind]
+    return lambda: limits().key(kind, value())
+
+
+def exemption(kind: str) -> Callable[[], bool] | None:
+    """A form field left empty counts against nothing (a login without an address is
+    refused anyway; the per-client limit still counts it)."""
+    if kind in ("email", "ticket"):
+        value = VALUES[kind]
+        return lambda: not value()
+    return None
+
+
+def limit_views(app: Flask) -> None:
+    """Put each endpoint's limits (``RULES``) on its view with Flask-Limiter's ``limit``;
+    call it once the blueprints are registered."""
+    limiter = app.extensions["campaign_limits"].limiter
+    for endpoint, rules in RULES.items():
+        view = app.view_functions[endpoint]
+        for name, kind in rules:
+            view = limiter.limit(
+                setting(app, name),
+                key_func=key_function(kind),
+                methods=["POST"],
+                exempt_when=exemption(kind),
+            )(view)
+        app.view_functions[endpoint] = view
 
 
 def allow_open(code: str) -> bool:
@@ -146,7 +161,9 @@ def allow_open(code: str) -> bool:
     found = limits()
     if not found.enabled:
         return True
-    return found.hit("RATELIMIT_OPENS_PER_LINK", found.key("open", code)) is None
+    key = found.key("open", code)
+    strategy = found.limiter.limiter
+    return all(strategy.hit(item, "opens", key) for item in found.opens)
 
 
 def wait_text(seconds: float) -> str:
@@ -161,19 +178,29 @@ def wait_text(seconds: float) -> str:
     return "over een uur" if hours == 1 else f"over {hours} uur"
 
 
-def _too_many(error: TooManyRequests) -> tuple[str, int, dict[str, str]]:
+def seconds_to_wait() -> float:
+    """Seconds until the limit this request broke lets a request through again."""
+    breached = limits().limiter.current_limit
+    if breached is None:
+        return 60.0
+    return max(1.0, breached.reset_at - time.time())
+
+
+def _too_many(_error: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
     from campaign.errors import render_error
 
+    wait = seconds_to_wait()
+    log.warning("rate limit reached on %s", request.endpoint)
     text = (
         "Te veel pogingen na elkaar. Om misbruik te voorkomen kan dit even niet meer; "
-        f"probeer het {wait_text(error.wait)} opnieuw."
+        f"probeer het {wait_text(wait)} opnieuw."
     )
     body, status = render_error(429, text)
-    return body, status, {"Retry-After": str(math.ceil(error.wait))}
+    return body, status, {"Retry-After": str(math.ceil(wait))}
 
 
 def register(app: Flask) -> None:
-    """Make the app's limits and install the check."""
+    """Make the app's limiter and its Dutch 429 page (``limit_views`` puts the limits on
+    the views)."""
     app.extensions["campaign_limits"] = Limits(app)
-    app.before_request(check_request)
-    app.register_error_handler(TooManyRequests, _too_many)
+    app.register_error_handler(RateLimitExceeded, _too_many)

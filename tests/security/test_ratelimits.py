@@ -155,6 +155,28 @@ def test_draw_entries_are_limited_per_client(make_app):
     assert_dutch_429(client.post(f"/s/{code}/wedstrijd", data={"email": "x@example.org"}))
 
 
+def test_draw_entries_are_limited_per_ticket(make_app):
+    app = limited_app(make_app, RATELIMIT_DRAW_PER_TICKET="2 per hour")
+    code = new_link(app)
+    client = app.test_client()
+    for _ in range(2):
+        reply = client.post(f"/s/{code}/wedstrijd", data={"ticket": "een-ticket"})
+        assert reply.status_code == 302
+    assert_dutch_429(client.post(f"/s/{code}/wedstrijd", data={"ticket": "een-ticket"}))
+    # Another ticket from the same client is not held back by it.
+    assert client.post(f"/s/{code}/wedstrijd", data={"ticket": "ander"}).status_code == 302
+
+
+def test_the_draw_limit_lets_an_office_behind_one_address_through(make_app):
+    """The default limits: 50 colleagues behind one address, each with the ticket of their
+    own completed response, within the hour (20 per client was the limit once)."""
+    app = limited_app(make_app)
+    code = new_link(app)
+    for number in range(50):
+        reply = app.test_client().post(f"/s/{code}/wedstrijd", data={"ticket": f"t{number}"})
+        assert reply.status_code == 302, number
+
+
 def test_openings_past_the_links_cap_are_shown_but_not_counted(make_app):
     app = limited_app(make_app, RATELIMIT_OPENS_PER_LINK="3 per hour")
     code = new_link(app)
