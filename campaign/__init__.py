@@ -139,6 +139,7 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from campaign.auth.commands import users_cli
+    from campaign.backup import backup_cli
     from campaign.contacts.commands import contacts_cli
     from campaign.definitions.commands import campaign_cli
     from campaign.demo import demo_command
@@ -150,6 +151,7 @@ def register_commands(app: Flask) -> None:
     for group in (users_cli, campaign_cli, contacts_cli, mail_cli, scheduler_cli, results_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(backup_cli)
     from campaign.draw.commands import draw_cli
 
     app.cli.add_command(draw_cli)
