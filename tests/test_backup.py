@@ -274,3 +274,42 @@ def test_a_restore_refuses_a_file_that_is_no_backup_of_this_kind_of_database(
     else:  # right kind, but damaged: refused, and the database left as it was
         assert result.exit_code == 1
     assert runner.invoke(args=["db", "check"]).exit_code == 0
+
+
+def test_the_timers_script_writes_a_dated_backup_and_removes_the_old_ones(app, runner, tmp_path):
+    spec = parse_campaign_text(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"), "voorbeeld.yaml")
+    save_key_figure(load_campaign(spec).campaign, name="Bewaard", email="bewaard@example.org")
+    db.session.remove()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    old, recent, other = (
+        folder / "campagnetool-20260101T000000Z.backup",
+        folder / "campagnetool-20261120T000000Z.backup",
+        folder / "notities.txt",
+    )
+    for path, days in ((old, 30), (recent, 3), (other, 30)):
+        path.write_text("oud")
+        moment = clock.now().timestamp() - days * 86400
+        os.utime(path, (moment, moment))
+    environment = {
+        **os.environ,
+        "CAMPAIGN_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "CAMPAIGN_SECRET_KEY": "test-secret-key-that-is-long-enough",
+    }
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "backup.sh"), str(folder), "14"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert str(old) in done.stdout  # named as it is removed
+    made = sorted(set(folder.glob("campagnetool-*.backup")) - {recent})
+    assert len(made) == 1 and not old.exists() and recent.exists() and other.exists()
+    assert made[0].stat().st_mode & 0o077 == 0
+
+    result = runner.invoke(args=["backup", "restore", "--replace", str(made[0])])
+    assert result.exit_code == 0, result.output
+    assert set(db.session.scalars(select(KeyFigure.email))) == {"bewaard@example.org"}
