@@ -206,18 +206,14 @@ def key_figure_table(
     when given), filtered, sorted and cut in the database."""
     rows = _rows(campaign, partner)
     conditions = _conditions(rows, chosen)
-    matching = int(
-        db.session.scalar(select(func.count()).select_from(rows).where(*conditions)) or 0
-    )
+    # The number matching rides along on each row (a window over all of them), so the
+    # counts are grouped once; past the last page, once more for the last page.
+    page = max(chosen.page, 1)
+    found, matching = _page(rows, conditions, _order(rows, campaign, chosen), page)
     pages = max((matching + PER_PAGE - 1) // PER_PAGE, 1)
-    page = min(max(chosen.page, 1), pages)
-    shown = (
-        select(rows)
-        .where(*conditions)
-        .order_by(*_order(rows, campaign, chosen))
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    )
+    if page > pages:
+        page = pages
+        found, matching = _page(rows, conditions, _order(rows, campaign, chosen), page)
     names = (
         select(KeyFigure.network)
         .distinct()
@@ -226,12 +222,34 @@ def key_figure_table(
     if partner:
         names = names.where(KeyFigure.partner == partner)
     return KeyFigureTable(
-        rows=[_row(values) for values in db.session.execute(shown)],
+        rows=found,
         matching=matching,
         page=page,
         pages=pages,
         networks=sorted(db.session.scalars(names), key=str.lower),
     )
+
+
+def _page(
+    rows: Subquery, conditions: list[Any], order: list[Any], page: int
+) -> tuple[list[KeyFigureRow], int]:
+    """Page ``page`` of the rows matching ``conditions``, and how many match (0 when the
+    page is past the last one)."""
+    query = (
+        select(rows, func.count().over().label("matching"))
+        .where(*conditions)
+        .order_by(*order)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    )
+    found = db.session.execute(query).all()
+    if not found:
+        return [], 0 if page == 1 else _count(rows, conditions)
+    return [_row(values) for values in found], int(found[0].matching)
+
+
+def _count(rows: Subquery, conditions: list[Any]) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(rows).where(*conditions)) or 0)
 
 
 @dataclass
