@@ -142,7 +142,9 @@ def restart_in_the_middle(cluster: Cluster, duration: float, down: float):
 
 
 def timeline(run: ls.Run, outage: Outage, step: float = 1.0) -> list[str]:
-    """Per ``step`` seconds around the outage: requests answered well / failed."""
+    """Per ``step`` seconds around the outage, by when the request was sent: requests
+    answered well / failed (a request sent before the stop can fail: it waited in
+    gunicorn's queue and was handled while the database was down)."""
     ok: Counter[int] = Counter()
     failed: Counter[int] = Counter()
     for start, _end, _kind, status in run.events:
@@ -165,9 +167,10 @@ def judge_outage(run: ls.Run, outage: Outage) -> dict:
     failures = run.failures
     outside = [f for f in failures if not (f.started <= outage.up and f.ended >= outage.down)]
     server_errors = [f for f in failures if f.status >= 500 and f.status != 503]
-    after = [
-        end for start, end, _kind, status in run.events if start >= outage.up and 0 < status < 400
-    ]
+    # The first reply that succeeded once the server was back (a request that waited in
+    # gunicorn's queue through the outage, or a new one).
+    answered = [end for _start, end, _kind, status in run.events if 0 < status < 400]
+    after = [end for end in answered if end >= outage.up]
     first_success = min(after) - outage.up if after else float("nan")
     last_failure = max((f.ended for f in failures), default=outage.up) - outage.up
     return {
@@ -189,9 +192,9 @@ def report_outage(run: ls.Run, figures: dict, outage: Outage) -> bool:
     )
     print(
         f"  {figures['errors']} failed requests, {len(judged['outside'])} outside the outage, "
-        f"{len(judged['server_errors'])} server errors other than 503; last failure ended "
-        f"{judged['last_failure_ms']:+.0f} ms from the start, first success after the start "
-        f"{judged['first_success_ms']:+.0f} ms"
+        f"{len(judged['server_errors'])} server errors other than 503; from the moment pg_ctl "
+        f"start returned: first success {judged['first_success_ms']:+.0f} ms, last failure "
+        f"ended {judged['last_failure_ms']:+.0f} ms"
     )
     for line in timeline(run, outage):
         print(f"    {line}")
