@@ -400,8 +400,19 @@ def _dialect_of(session: Session) -> str:
 
 def response_totals(campaign: Campaign) -> Counts:
     """All of the campaign's counted responses."""
-    counts = _credited(campaign.id, SECTOR).values()
+    return totals_of(counts_by_sector(campaign))
+
+
+def totals_of(by_sector: Mapping[int | None, Counts]) -> Counts:
+    """The sum of ``counts_by_sector`` (every counted response has one sector or None)."""
+    counts = by_sector.values()
     return Counts(sum(c.started for c in counts), sum(c.completed for c in counts))
+
+
+def activity_by_sector(campaign: Campaign) -> dict[int | None, Activity]:
+    """``counts_by_sector`` with each sector's latest completion (what
+    ``completed_fingerprint`` is made of: a page reads this once for both)."""
+    return _credited(campaign.id, SECTOR)
 
 
 def counts_by_sector(campaign: Campaign) -> dict[int | None, Counts]:
@@ -410,7 +421,7 @@ def counts_by_sector(campaign: Campaign) -> dict[int | None, Counts]:
     A response's sector is ``Response.sector_id``, which the survey sets through
     ``response_sector_id`` each time a page is saved.
     """
-    return _plain(_credited(campaign.id, SECTOR))
+    return _plain(activity_by_sector(campaign))
 
 
 def counts_by_key_figure(campaign: Campaign) -> dict[int | None, Counts]:
@@ -577,10 +588,15 @@ class SectorProgress:
         return _reaches(self.projected, self.target)
 
 
-def sector_progress(campaign: Campaign, now: datetime | None = None) -> list[SectorProgress]:
-    """Every sector of the campaign, in file order, with its counts and projection."""
+def sector_progress(
+    campaign: Campaign,
+    now: datetime | None = None,
+    counts: Mapping[int | None, Counts] | None = None,
+) -> list[SectorProgress]:
+    """Every sector of the campaign, in file order, with its counts and projection
+    (``counts``: ``counts_by_sector`` when the caller read it already)."""
     now = now or clock.now()
-    counts = counts_by_sector(campaign)
+    counts = counts_by_sector(campaign) if counts is None else counts
     progress = []
     for sector in campaign.sectors:
         sector_counts = counts.get(sector.id, Counts())
@@ -626,7 +642,12 @@ def completed_fingerprint(campaign: Campaign) -> tuple[int, datetime | None]:
     or a completed one is deleted.  A completed response never changes (the survey takes
     no more answers for it), so what is computed over completed responses alone holds as
     long as this does."""
-    counts = _credited(campaign.id, SECTOR).values()
+    return fingerprint_of(activity_by_sector(campaign))
+
+
+def fingerprint_of(by_sector: Mapping[int | None, Activity]) -> tuple[int, datetime | None]:
+    """``completed_fingerprint`` from ``activity_by_sector``."""
+    counts = by_sector.values()
     latest = max((c.last_completed for c in counts if c.last_completed), default=None)
     return sum(c.completed for c in counts), latest
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from campaign import attribution, clock
+from campaign.contacts.queries import key_figures_by_sector
 from campaign.dashboard.coverage import profile_question_ids
 from campaign.dashboard.queries import (
     SectorFigures,
@@ -82,11 +83,17 @@ class Dashboard:
 def dashboard(campaign: Campaign, now: datetime | None = None) -> Dashboard:
     """The dashboard's figures of ``campaign`` at ``now``."""
     now = now or clock.now()
-    sectors = sector_figures(campaign, now)
-    rest = unassigned(campaign)
-    totals = attribution.response_totals(campaign)
+    # The per-sector counts and key figures read once, for every figure made of them.
+    by_sector = attribution.activity_by_sector(campaign)
+    counts = {key: attribution.Counts(c.started, c.completed) for key, c in by_sector.items()}
+    key_figures = key_figures_by_sector(campaign)
+    sectors = sector_figures(campaign, now, counts, key_figures)
+    rest = unassigned(campaign, counts, key_figures)
+    totals = attribution.totals_of(counts)
     steps = funnel(campaign, totals)
-    completed = completed_summary(campaign, profile_question_ids(campaign))
+    completed = completed_summary(
+        campaign, profile_question_ids(campaign), attribution.fingerprint_of(by_sector)
+    )
     median = completed.median_seconds
     return Dashboard(
         sectors=sectors,

@@ -8,6 +8,7 @@ key figures and the outbox.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,13 +47,19 @@ class SectorFigures(attribution.SectorProgress):
         return round(100 * self.completed / self.target) if self.target else 0
 
 
-def sector_figures(campaign: Campaign, now: datetime | None = None) -> list[SectorFigures]:
+def sector_figures(
+    campaign: Campaign,
+    now: datetime | None = None,
+    counts: Mapping[int | None, attribution.Counts] | None = None,
+    key_figures: Mapping[int | None, int] | None = None,
+) -> list[SectorFigures]:
     """Key figures, started and completed responses and the projection per sector,
-    in file order."""
-    key_figures = key_figures_by_sector(campaign)
+    in file order (``counts`` and ``key_figures``: ``attribution.counts_by_sector`` and
+    ``key_figures_by_sector`` when the caller read them already)."""
+    key_figures = key_figures_by_sector(campaign) if key_figures is None else key_figures
     return [
         SectorFigures(**asdict(progress), key_figures=key_figures.get(progress.sector_id, 0))
-        for progress in attribution.sector_progress(campaign, now)
+        for progress in attribution.sector_progress(campaign, now, counts)
     ]
 
 
@@ -65,13 +72,20 @@ class Unassigned:
     completed: int
 
 
-def unassigned(campaign: Campaign) -> Unassigned | None:
-    """What has no sector (so that it is still counted and shown); None when nothing."""
-    key_figures = key_figures_by_sector(campaign).get(None, 0)
-    counts = attribution.counts_by_sector(campaign).get(None, attribution.Counts())
-    if not (key_figures or counts.started):
+def unassigned(
+    campaign: Campaign,
+    counts: Mapping[int | None, attribution.Counts] | None = None,
+    key_figures: Mapping[int | None, int] | None = None,
+) -> Unassigned | None:
+    """What has no sector (so that it is still counted and shown); None when nothing
+    (``counts``, ``key_figures``: as for ``sector_figures``)."""
+    key_figures = key_figures_by_sector(campaign) if key_figures is None else key_figures
+    counts = attribution.counts_by_sector(campaign) if counts is None else counts
+    no_key_figures = key_figures.get(None, 0)
+    no_sector = counts.get(None, attribution.Counts())
+    if not (no_key_figures or no_sector.started):
         return None
-    return Unassigned(key_figures, counts.started, counts.completed)
+    return Unassigned(no_key_figures, no_sector.started, no_sector.completed)
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,10 @@ def campaign_stats(campaign: Campaign, now: datetime | None = None) -> dict[str,
     """The object ``flask campaign stats --json`` prints (see DESIGN.md, Interfaces): the
     same figures, from the same queries, as the dashboard page."""
     now = now or clock.now()
-    steps = funnel(campaign)
-    rest = unassigned(campaign)
+    counts = attribution.counts_by_sector(campaign)
+    key_figures = key_figures_by_sector(campaign)
+    steps = funnel(campaign, attribution.totals_of(counts))
+    rest = unassigned(campaign, counts, key_figures)
     return {
         "slug": campaign.slug,
         "title": campaign.title,
@@ -137,7 +153,7 @@ def campaign_stats(campaign: Campaign, now: datetime | None = None) -> dict[str,
         "started": steps["started"],
         "completed": steps["completed"],
         "funnel": steps,
-        "sectors": [_sector_json(s) for s in sector_figures(campaign, now)],
+        "sectors": [_sector_json(s) for s in sector_figures(campaign, now, counts, key_figures)],
         "no_sector": asdict(rest) if rest else None,
         "key_figures": [_key_figure_json(k) for k in all_key_figure_rows(campaign)],
     }

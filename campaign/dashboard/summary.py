@@ -33,10 +33,17 @@ class CompletedSummary:
     question_ids: tuple[str, ...]
 
 
-def completed_summary(campaign: Campaign, question_ids: tuple[str, ...]) -> CompletedSummary:
+def completed_summary(
+    campaign: Campaign,
+    question_ids: tuple[str, ...],
+    fingerprint: tuple[int, Any] | None = None,
+) -> CompletedSummary:
     """The figures over ``campaign``'s completed responses, computed again only when the
-    completed responses (or the questions asked for, or the campaign's timezone) changed."""
-    key = (attribution.completed_fingerprint(campaign), question_ids, campaign.timezone)
+    completed responses (or the questions asked for, or the campaign's timezone) changed
+    (``fingerprint``: ``attribution.completed_fingerprint`` when the caller read it)."""
+    if fingerprint is None:
+        fingerprint = attribution.completed_fingerprint(campaign)
+    key = (fingerprint, question_ids, campaign.timezone)
     cache: dict[int, tuple[Any, CompletedSummary]] = current_app.extensions.setdefault(
         EXTENSION, {}
     )
