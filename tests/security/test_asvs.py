@@ -22,12 +22,13 @@ from campaign.auth.services import create_coordinator
 from campaign.contacts.services import save_key_figure
 from campaign.contacts.views import CSV_UPLOADS
 from campaign.definitions.loader import DefinitionError, parse_campaign_text
+from campaign.definitions.services import load_campaign
 from campaign.definitions.uploads import KIND as CAMPAIGN_FILES
 from campaign.extensions import db
 from campaign.mailing.services import key_figure_page_url
 from campaign.models import Coordinator, KeyFigure
 from campaign.tokens import SET_PASSWORD, make_token
-from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
+from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD, EXAMPLE_CAMPAIGN
 from tests.survey.conftest import EXAMPLE_FORMS, form, next_address, start_survey
 
 HOSTILE_NAME = "<script>alert('naam')</script>"
@@ -93,6 +94,24 @@ def test_a_campaign_file_cannot_make_python_objects(tmp_path):
         parse_campaign_text(hostile, "kwaad.yaml")
     assert "geen geldige YAML" in str(refused.value.problems[0].message)
     assert not marker.exists()
+
+
+HOSTILE_SCRIPT = "</script><script>alert('sector')</script>"
+
+
+def test_data_for_scripts_cannot_end_its_script_element(app, client, auth):
+    """V1.2.3: the charts' data reach the dashboard's script as JSON inside
+    ``<script type="application/json">``, encoded so that a hostile sector name cannot end
+    that element: the page holds no second script, and the JSON gives the name back."""
+    spec = parse_campaign_text(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"))
+    spec.sectors[0].name = HOSTILE_SCRIPT
+    campaign = load_campaign(spec).campaign
+    auth.login()
+    html = client.get(f"/dashboard/{campaign.slug}/").text
+    assert "<script>alert(" not in html
+    block = html.split('<script type="application/json" id="grafieken">', 1)[1]
+    data = json.loads(block.split("</script>", 1)[0])
+    assert HOSTILE_SCRIPT in json.dumps(data, ensure_ascii=False)
 
 
 # --- V3 Web Frontend Security ----------------------------------------------------------------
