@@ -7,7 +7,7 @@ links, an invitation per key figure (sent), N completed responses (answers
 taken from real demo respondents, their profile answers drawn again), one
 forward link per completed response, a fifth of the responses arriving
 through a forward, and a tenth more responses left unfinished on some page.
-The counting indexes come with the migrations (0004).  Then ``ANALYZE``,
+The counting indexes come with the migrations (0004, 0012).  Then ``ANALYZE``,
 and, in the same run, timed (median of ``--repeat`` after a
 warm-up):
 
@@ -279,9 +279,11 @@ def run_one(
         started = time.perf_counter()
         seed(campaign, completed, templates)
         seconds = time.perf_counter() - started
-        # The seed's Core inserts did not complete through the survey: the results' counts
-        # and the CSV rows are made here by the same code as `flask results recount`, as
-        # the results' catch-up and the first export would make them.
+        # The seed's Core inserts did not complete through the survey: the results' counts,
+        # the dashboard's kept counts (credit_counts) and the CSV rows are made here by the
+        # same code as `flask results recount`, as the results' (and the dashboard's)
+        # catch-up and the first export would make them.  The unfinished responses stay
+        # outside the kept counts, as they would: every count adds them from `responses`.
         started = time.perf_counter()
         tally.rebuild(campaign)
         db.session.commit()
