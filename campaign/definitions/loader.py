@@ -10,9 +10,10 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from campaign.definitions import yaml_problems
 from campaign.definitions.schema import CampaignSpec
 
-#: Dutch wording for pydantic's error types; anything else falls back to its message.
+#: Dutch wording for pydantic's error types; any other is UNKNOWN (pydantic's is English).
 MESSAGES = {
     "missing": "verplicht veld ontbreekt",
     "extra_forbidden": "onbekende sleutel (tikfout?)",
@@ -30,7 +31,16 @@ MESSAGES = {
     "model_attributes_type": "moet een sectie met sleutels zijn",
     "datetime_type": "moet een datum en uur zijn, zoals 2027-06-28 09:00",
     "datetime_parsing": "moet een datum en uur zijn, zoals 2027-06-28 09:00",
+    "date_type": "moet een datum zijn, zoals 2027-06-28",
+    "date_parsing": "moet een datum zijn, zoals 2027-06-28",
+    "int_parsing_size": "moet een geheel getal zijn, en dit is veel te groot",
+    "finite_number": "moet een gewoon getal zijn (geen oneindig of .nan)",
+    "dict_keys": "moet een sectie met sleutels zijn",
 }
+#: For an error type none of the above names (pydantic's own message is English).
+UNKNOWN = "ongeldige waarde"
+#: Errors whose message is our own validators' Dutch text (or email-validator's, below).
+OWN_MESSAGES = ("value_error", "assertion_error")
 
 
 @dataclass(frozen=True)
@@ -76,14 +86,10 @@ def read_campaign_file(path: str | Path) -> CampaignSpec:
 def parse_campaign_text(text: str, filename: str = "<tekst>") -> CampaignSpec:
     """Validate campaign-file text; raise ``DefinitionError`` listing every problem."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        problem = Problem(line, "", f"geen geldige YAML: {exc.problem}")
+        root, data = yaml_problems.read(text)
+    except yaml_problems.YamlProblem as exc:
+        problem = Problem(exc.line, "", f"geen geldige YAML: {exc.message}")
         raise DefinitionError(filename, [problem]) from exc
-    except yaml.YAMLError as exc:
-        raise DefinitionError(filename, [Problem(None, "", f"geen geldige YAML: {exc}")]) from exc
     if not isinstance(data, dict):
         problem = Problem(1, "", "een campagnebestand begint met sleutels zoals slug: en title:")
         raise DefinitionError(filename, [problem])
@@ -96,12 +102,10 @@ def parse_campaign_text(text: str, filename: str = "<tekst>") -> CampaignSpec:
 
 def _problem(error: ErrorDetails, root: yaml.Node | None) -> Problem:
     path, line = _locate(root, error["loc"])
-    message = MESSAGES.get(error["type"])
-    if message is None:
-        message = str(error.get("ctx", {}).get("error") or error["msg"])
-        message = message.removeprefix("Value error, ")
+    message = _message(error)
     if error["type"] == "literal_error":
-        message = f"moet een van deze zijn: {error['ctx']['expected']}"
+        expected = str(error["ctx"]["expected"]).replace("' or '", "' of '")
+        message = f"moet een van deze zijn: {expected}"
     elif error["type"] == "string_pattern_mismatch":
         message = "ongeldig formaat: gebruik kleine letters, cijfers, - of _"
     elif error["type"] == "string_too_short":
@@ -115,11 +119,21 @@ def _problem(error: ErrorDetails, root: yaml.Node | None) -> Problem:
         count = int(error["ctx"]["min_length"])
         things = "element of teken" if count == 1 else "elementen of tekens"
         message = f"moet minstens {count} {things} bevatten"
+    elif error["type"] == "too_long" and "max_length" in error.get("ctx", {}):
+        message = f"mag hoogstens {int(error['ctx']['max_length'])} elementen bevatten"
     elif error["type"] in ("greater_than_equal", "less_than_equal"):
         bound = error["ctx"].get("ge", error["ctx"].get("le"))
         word = "minstens" if error["type"] == "greater_than_equal" else "hoogstens"
         message = f"moet {word} {bound} zijn"
     return Problem(line, path, message)
+
+
+def _message(error: ErrorDetails) -> str:
+    """The Dutch message of an error type, or our validator's own message."""
+    if error["type"] in OWN_MESSAGES:
+        message = str(error.get("ctx", {}).get("error") or error["msg"])
+        return message.removeprefix("Value error, ")
+    return MESSAGES.get(error["type"], UNKNOWN)
 
 
 def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[str, int | None]:
