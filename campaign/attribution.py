@@ -24,6 +24,7 @@ progress, whatever the number of completed ones.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,6 +32,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
+    String,
     Subquery,
     Table,
     case,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    null,
     select,
     union_all,
 )
@@ -48,6 +51,7 @@ from sqlalchemy.orm import Session
 from campaign import clock
 from campaign.extensions import db
 from campaign.models import (
+    AnswerCount,
     Campaign,
     Channel,
     CreditCount,
@@ -700,15 +704,54 @@ def median_completion_seconds(campaign: Campaign) -> float | None:
 
 
 def completed_by_profile(
-    campaign: Campaign, question_ids: Iterable[str]
+    campaign: Campaign, question_ids: Iterable[str], kept: bool = True
 ) -> dict[tuple[Any, ...], int]:
-    """Completed responses per (sector id, answer to each of ``question_ids``), grouped in
-    the database over the answers' JSON: the coverage matrix's counts.  An answer is its
-    text as stored (a JSON text for "Andere, namelijk ..."), None when not answered."""
-    columns = [Response.sector_id, *(Response.answers[qid].as_string() for qid in question_ids)]
-    rows = db.session.execute(
-        select(*columns, func.count())
-        .where(*counted_responses(campaign.id), Response.completed_at.is_not(None))
-        .group_by(*columns)
+    """Completed responses per (sector id, answer to each of ``question_ids``): the
+    coverage matrix's counts.  An answer is its text as stored (a JSON text for "Andere,
+    namelijk ..."), None when not answered.
+
+    When the questions are all profile questions of the results' kept counts
+    (``answer_counts``, whose cells are exactly these groups) and those are current, the
+    cells are read from there, plus the completed responses not tallied yet grouped over
+    their JSON, in one statement; an answer that is not an option's value then reads as
+    the results' ``OTHER`` (the matrix counts both as "Andere").  Else (or with
+    ``kept=False``) every completed response's JSON is grouped.
+    """
+    ids = list(question_ids)
+    answers = [Response.answers[qid].as_string() for qid in ids]
+    completed = [*counted_responses(campaign.id), Response.completed_at.is_not(None)]
+    if not (kept and ids and _profile_is_kept(campaign, ids)):
+        columns = [Response.sector_id, *answers]
+        rows = db.session.execute(
+            select(*columns, func.count()).where(*completed).group_by(*columns)
+        )
+        return {tuple(row[:-1]): int(row[-1]) for row in rows}
+    none = [cast(Any, null()).cast(String) for _ in ids]
+    cells = select(
+        AnswerCount.cell, cast(Any, null()).cast(Integer), *none, AnswerCount.count
+    ).where(
+        AnswerCount.campaign_id == campaign.id,
+        AnswerCount.question_id == "",
+        AnswerCount.item == "",
+        AnswerCount.value == "",
     )
-    return {tuple(row[:-1]): int(row[-1]) for row in rows}
+    live = (
+        select(cast(Any, null()).cast(String), Response.sector_id, *answers, func.count())
+        .where(*completed, Response.tallied.is_(False))
+        .group_by(Response.sector_id, *answers)
+    )
+    found: dict[tuple[Any, ...], int] = {}
+    for cell, sector_id, *values, count in db.session.execute(union_all(cells, live)):
+        if cell is not None:
+            parts = json.loads(cell)
+            sector_id, values = parts.get("sector"), [parts.get(qid) for qid in ids]
+        key = (sector_id, *values)
+        found[key] = found.get(key, 0) + int(count)
+    return found
+
+
+def _profile_is_kept(campaign: Campaign, question_ids: list[str]) -> bool:
+    from campaign.results import tally  # the results' counts (tally imports this module)
+
+    profile = tally.kept_profile(campaign)
+    return profile is not None and set(question_ids) <= set(profile)

@@ -129,6 +129,16 @@ def is_current(campaign: Campaign, session: Session | None = None) -> bool:
     return _stored(session, campaign.id) == mark
 
 
+def kept_profile(campaign: Campaign, session: Session | None = None) -> list[str] | None:
+    """The profile questions the cells of ``campaign``'s counts hold (``profile_ids``), or
+    None when the counts were built for another questionnaire or profile."""
+    session = session or _session()
+    questionnaire = _questionnaire(session, campaign.id)
+    if _stored(session, campaign.id) != fingerprint(campaign.results_settings, questionnaire):
+        return None
+    return profile_ids(campaign.results_settings, questionnaire)
+
+
 # --- from answers to rows -----------------------------------------------------------------
 
 
