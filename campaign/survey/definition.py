@@ -4,8 +4,8 @@ The questionnaire is tens of kB of JSON that every question page needs.  Its
 parsed form is cached per process, keyed by the stored JSON text itself: a
 changed questionnaire is a different key, however it was changed (the campaign
 file, the dashboard, a data migration, a Core UPDATE), so there is no
-invalidation to forget.  The sectors are read with the campaign on every
-request, through the ORM.
+invalidation to forget.  The sectors are read through the session when a request
+needs them (a page with a sector question), never cached.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, bindparam, cast, select
 
 from campaign.extensions import db
 from campaign.models import Campaign, Sector
@@ -54,6 +54,13 @@ def parse_questionnaire(text: str) -> Parsed:
     )
 
 
+#: A campaign's sectors in their order, built once: a plain SELECT through the session costs
+#: half of what the ``Campaign.sectors`` relationship's lazy load does on every request.
+_SECTORS = (
+    select(Sector).where(Sector.campaign_id == bindparam("campaign_id")).order_by(Sector.position)
+)
+
+
 @dataclass(frozen=True)
 class Definition:
     """The questionnaire and the sectors of one campaign, for one request.  The sectors
@@ -64,7 +71,7 @@ class Definition:
 
     @cached_property
     def sectors(self) -> list[Sector]:
-        return list(self.campaign.sectors)
+        return list(db.session.scalars(_SECTORS, {"campaign_id": self.campaign.id}))
 
     def sectors_for_page(self, index: int) -> list[Sector]:
         """The sectors when page ``index`` asks for one, else none (and no query)."""

@@ -15,8 +15,9 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaign import clock
@@ -45,10 +46,11 @@ def hash_ticket(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
 
 
-#: One row, written with the completion: a Core INSERT through the session, built once (the
-#: ORM's unit of work for one object that nothing reads afterwards cost more than the write).
-#: The random key comes from the column's default, as with the ORM.
-_INSERT_TICKET = insert(DrawTicket)
+#: One row, written with the completion: a Core INSERT of the table through the session,
+#: built once (the ORM's unit of work, or its bulk INSERT of the entity, for one row that
+#: nothing reads afterwards cost more than the write).  The random key comes from the
+#: column's default.
+_INSERT_TICKET = insert(cast(Table, DrawTicket.__table__))
 
 
 def issue_ticket(campaign_id: int) -> str:

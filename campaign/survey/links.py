@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from campaign.database import begin_write
 from campaign.extensions import db
 from campaign.models import Campaign, Link, Response
 from campaign.survey.definition import questionnaire_text_column
@@ -73,13 +74,17 @@ def find_visit(
     *,
     texts: bool = False,
     key_figure: bool = False,
+    write: bool = False,
 ) -> Visit | None:
     """The link with this code, its campaign, the questionnaire's stored JSON text and,
     among ``response_ids`` (what the browser session remembers), the response in this
     campaign: one query, which every survey request starts with.  None for an unknown code.
 
     ``texts`` loads the campaign's welcome texts too (deferred otherwise), ``key_figure``
-    the link's key figure (whose sector a new response starts with).
+    the link's key figure (whose sector a new response starts with).  ``write``: the
+    request goes on to write, so its one transaction starts as a write transaction
+    (``begin_write``) and the read and the write share it, instead of a read
+    transaction committed and a second one begun for the write.
     """
     cleaned = clean_code(code)
     if cleaned is None:
@@ -90,5 +95,7 @@ def find_visit(
         if isinstance(rid, str) and rid and len(rid) <= MAX_RESPONSE_ID_LENGTH
     ]
     query = _VISIT_WITH_TEXTS if texts else _VISIT_WITH_KEY_FIGURE if key_figure else _VISIT
+    if write:
+        begin_write()
     row = db.session.execute(query, {"code": cleaned, "responses": ids}).first()
     return Visit(row[0], row[1], row[2], row[3]) if row else None

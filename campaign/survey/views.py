@@ -145,7 +145,7 @@ def welcome(code: str) -> Any:
 
 @bp.post("/s/<code>/start")
 def start(code: str) -> Any:
-    link, campaign, text, response = _visit_or_404(code, key_figure=True)
+    link, campaign, text, response = _visit_or_404(code, key_figure=True, write=True)
     if response is not None:
         return redirect(_page_url(link.code, response.last_page))
     definition = definition_of(campaign, text)
@@ -166,7 +166,7 @@ def start(code: str) -> Any:
 
 @bp.route("/s/<code>/vraag/<int:number>", methods=["GET", "POST"])
 def page(code: str, number: int) -> Any:
-    link, campaign, text, response = _visit_or_404(code)
+    link, campaign, text, response = _visit_or_404(code, write=request.method == "POST")
     if response is None:
         flash(
             "Start de vragenlijst hier. Heb je al een deel ingevuld? Gebruik dan je link om verder te gaan.",

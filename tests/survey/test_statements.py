@@ -15,8 +15,15 @@ from tests.survey.conftest import EXAMPLE_FORMS, form
 
 @contextmanager
 def statements(app) -> Iterator[list[str]]:
-    """The SQL statements run while the block runs (their first word and table)."""
+    """The SQL statements run while the block runs (their first word and table), and where
+    a transaction began and was committed (BEGIN, COMMIT)."""
     seen: list[str] = []
+
+    def begin(_conn) -> None:
+        seen.append("BEGIN")
+
+    def commit(_conn) -> None:
+        seen.append("COMMIT")
 
     def record(_conn, _cursor, statement, *_args) -> None:
         words = statement.split()
@@ -36,11 +43,14 @@ def statements(app) -> Iterator[list[str]]:
     # The test's requests share the test's app context and so its session: start each one
     # with an empty session, as every request in a server does.
     db.session.remove()
-    event.listen(engine, "before_cursor_execute", record)
+    events = (("before_cursor_execute", record), ("begin", begin), ("commit", commit))
+    for name, listener in events:
+        event.listen(engine, name, listener)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for name, listener in events:
+            event.remove(engine, name, listener)
 
 
 def test_each_request_of_a_completion_runs_only_the_statements_it_needs(app, client, key_link):
@@ -49,26 +59,27 @@ def test_each_request_of_a_completion_runs_only_the_statements_it_needs(app, cli
     with statements(app) as welcome:
         assert client.get(f"/s/{code}").status_code == 200
     # The open counter is the one write of the welcome page, in the transaction that reads.
-    assert welcome == ["UPDATE links", "SELECT links"]
+    assert welcome == ["BEGIN", "UPDATE links", "SELECT links", "COMMIT"]
     with statements(app) as again:
         assert client.get(f"/s/{code}").status_code == 200
-    assert again == ["SELECT links"]  # counted once per browser session
+    assert again == ["BEGIN", "SELECT links"]  # counted once per browser session
 
     with statements(app) as start:
         reply = client.post(f"/s/{code}/start")
     assert reply.status_code == 200 and "Over jou en je werk" in reply.text
     # The first page asks for the sector: the sectors are read once, for the new
-    # response's sector and for the page's options.
-    assert start == ["SELECT links", "SELECT sectors", "INSERT responses"]
+    # response's sector and for the page's options.  A request that writes reads and
+    # writes in one (write) transaction, not a read transaction and then a write one.
+    assert start == ["BEGIN", "SELECT links", "SELECT sectors", "INSERT responses", "COMMIT"]
 
     with statements(app) as page_post:
         reply = client.post(f"/s/{code}/vraag/1", data=form(EXAMPLE_FORMS[0]))
     assert reply.status_code == 302
-    assert page_post == ["SELECT links", "SELECT sectors", "UPDATE responses"]
+    assert page_post == ["BEGIN", "SELECT links", "SELECT sectors", "UPDATE responses", "COMMIT"]
 
     with statements(app) as page_get:
         assert client.get(f"/s/{code}/vraag/2").status_code == 200
-    assert page_get == ["SELECT links"]  # the response came with the link
+    assert page_get == ["BEGIN", "SELECT links"]  # the response came with the link
 
     for number, data in enumerate(EXAMPLE_FORMS[1:-1], start=2):
         client.post(f"/s/{code}/vraag/{number}", data=form(data))
@@ -79,8 +90,15 @@ def test_each_request_of_a_completion_runs_only_the_statements_it_needs(app, cli
     assert f'content="/s/{code}/bedankt"' in reply.text
     # Nothing for the results: their counts and CSV rows are made when they are read
     # (campaign.results.tally.catch_up, export_lines.refresh), not on the hot path.
-    assert last == ["SELECT links", "UPDATE responses", "INSERT draw_tickets", "INSERT links"]
+    assert last == [
+        "BEGIN",
+        "SELECT links",
+        "UPDATE responses",
+        "INSERT draw_tickets",
+        "INSERT links",
+        "COMMIT",
+    ]
 
     with statements(app) as thanks:
         assert client.get(f"/s/{code}/bedankt").status_code == 200
-    assert thanks == ["SELECT links"]
+    assert thanks == ["BEGIN", "SELECT links"]
