@@ -211,6 +211,9 @@ def idle_restart(
     """``pg_ctl restart -m fast`` while no request runs, then ``--after`` seconds of load:
     every pooled connection is stale when it is next used, and none may cost an error
     (pool_pre_ping replaces it)."""
+    # A second of load first, so that every worker's pool holds live connections again
+    # (the outage had them all dropped; a worker without one would have nothing stale).
+    ls.run_load(server, db, survey, args.clients, 1.0, prefix="refill")
     started = time.monotonic()
     cluster.restart()
     took = time.monotonic() - started
