@@ -60,7 +60,7 @@ def test_load_survey_completes_without_errors_or_lost_answers():
 def test_pg_restart_costs_errors_only_while_the_server_is_down():
     out = run_script(
         "fault_pg_restart.py",
-        *("--duration", "4", "--clients", "20", "--warmup", "0", "--down", "0.5", "--after", "2"),
+        *("--duration", "3", "--clients", "20", "--warmup", "0", "--down", "0.5", "--after", "1.5"),
     )
     assert "0 outside the outage, 0 server errors other than 503" in out
     assert "idle restart" in out
