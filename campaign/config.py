@@ -69,4 +69,8 @@ SESSION_REFRESH_EACH_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+#: Seconds without a request after which a coordinator's session ends (8 hours), unless
+#: they chose "Aangemeld blijven" (then the remember cookie keeps them logged in).
+COORDINATOR_IDLE_TIMEOUT = 8 * 3600
 WTF_CSRF_TIME_LIMIT = None

@@ -631,6 +631,11 @@ class Draw(Model):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def new_session_token() -> str:
+    """A new random session token for an account (192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
 class Coordinator(UserMixin, Model):
     __tablename__ = "coordinators"
 
@@ -653,11 +658,21 @@ class Coordinator(UserMixin, Model):
     #: When the outstanding set-password link was made (its expiry counts from the token).
     token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invited_by: Mapped[str] = mapped_column(String(320), default="")
+    #: A random value that every session and remember cookie of this account carries
+    #: (``get_id``); replaced at logout, a password change or reset, deactivation and a
+    #: role change, which ends every session made with the old one
+    #: (``campaign.auth.sessions``).
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     @property
     def is_active(self) -> bool:
         """Flask-Login refuses to log in (and to load) a deactivated account."""
         return self.deactivated_at is None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie: the id and the
+        account's current session token (Flask-Login's "alternative tokens")."""
+        return f"{self.id}:{self.session_token}"
 
 
 class CampaignEvent(Model):

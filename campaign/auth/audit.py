@@ -40,6 +40,7 @@ KIND_LABELS = {
     "account_reactivated": "Account opnieuw geactiveerd",
     "account_reset": "Wachtwoordlink opnieuw gestuurd",
     "password_set": "Wachtwoord ingesteld",
+    "password_changed": "Wachtwoord gewijzigd",
     "channel_created": "Kanaal aangemaakt",
     "channel_changed": "Kanaal gewijzigd",
     f"{ACTION_PREFIX}contacts.new": "Sleutelfiguur toegevoegd",

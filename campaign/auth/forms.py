@@ -20,6 +20,19 @@ class SetPasswordForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        "Huidig wachtwoord", validators=[DataRequired("Vul je huidige wachtwoord in.")]
+    )
+    password = PasswordField(
+        "Nieuw wachtwoord", validators=[DataRequired("Kies een nieuw wachtwoord.")]
+    )
+    confirmation = PasswordField(
+        "Nog eens het nieuwe wachtwoord",
+        validators=[DataRequired("Herhaal het nieuwe wachtwoord.")],
+    )
+
+
 def _role_choices() -> list[SelectChoice]:
     return [
         SelectChoice(key, f"{label} ({roles.ROLE_HINTS[key]})")

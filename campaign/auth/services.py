@@ -14,10 +14,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign import clock, formatting
 from campaign.auth import roles
+from campaign.auth.sessions import end_sessions
 from campaign.database import begin_write
 from campaign.extensions import db
 from campaign.history import current_actor, record_event
-from campaign.models import Campaign, Coordinator, Message
+from campaign.models import Campaign, Coordinator, Message, new_session_token
 from campaign.tokens import SET_PASSWORD, InvalidToken, make_token, read_token
 from campaign.urls import public_url
 
@@ -79,16 +80,64 @@ def find_coordinator(email: str) -> Coordinator | None:
 
 def authenticate(email: str, password: str) -> Coordinator | None:
     """The active coordinator with this e-mail and password, or None (an invited account
-    without a password yet, a deactivated one)."""
+    without a password yet, a deactivated one).  Each attempt writes a log line: the
+    account's id and the outcome, never the password, nor the address tried for an
+    account that does not exist."""
     coordinator = find_coordinator(email)
     if coordinator is None or not coordinator.password_hash or not coordinator.is_active:
         # The same work as a wrong password, so the answer's time tells no one whether
         # an account exists.
         check_password_hash(_dummy_hash(), password)
+        if coordinator is None:
+            log.warning("login failed: no account with that address")
+        else:
+            state = "has no password yet" if coordinator.is_active else "is deactivated"
+            log.warning("login failed: coordinator %s %s", coordinator.id, state)
         return None
     if not check_password_hash(coordinator.password_hash, password):
+        log.warning("login failed: wrong password for coordinator %s", coordinator.id)
         return None
+    log.info("login of coordinator %s", coordinator.id)
     return coordinator
+
+
+def log_out(coordinator: Coordinator) -> None:
+    """Logout: every session of the account ends, a copied cookie's too (the caller then
+    takes the login out of this browser with Flask-Login's ``logout_user``)."""
+    begin_write()
+    end_sessions(coordinator)
+    db.session.commit()
+    log.info("logout of coordinator %s: its sessions end", coordinator.id)
+
+
+def check_new_password(password: str, confirmation: str) -> None:
+    """The rules for a new password (set through a link or changed): at least
+    ``MIN_PASSWORD_LENGTH`` characters, the same twice; ``AccountError`` otherwise."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
+    if password != confirmation:
+        raise AccountError("De twee wachtwoorden zijn niet gelijk.")
+
+
+def change_password(
+    coordinator: Coordinator, current: str, password: str, confirmation: str
+) -> None:
+    """A logged-in coordinator's own new password: the current one must be right, the new
+    one follows ``check_new_password``; every session of the account ends (the caller
+    logs this browser in again), and the audit trail records it.  ``AccountError``
+    (Dutch) otherwise, with nothing changed."""
+    if not coordinator.password_hash or not check_password_hash(coordinator.password_hash, current):
+        log.warning("password change refused: wrong current password")
+        raise AccountError("Je huidige wachtwoord klopt niet.")
+    check_new_password(password, confirmation)
+    if password == current:
+        raise AccountError("Kies een ander wachtwoord dan je huidige.")
+    begin_write()
+    coordinator.password_hash = generate_password_hash(password)
+    end_sessions(coordinator)
+    record_event(None, "password_changed", email=coordinator.email)
+    db.session.commit()
+    log.info("coordinator %s changed their password: its other sessions end", coordinator.id)
 
 
 @functools.cache
@@ -237,10 +286,7 @@ def set_password(token: str, password: str, confirmation: str) -> Coordinator:
     Raises ``InvalidToken`` (see ``account_for_token``) or ``AccountError`` (too short,
     not the same twice).  Two requests with one link: one wins, the other is refused.
     """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
-    if password != confirmation:
-        raise AccountError("De twee wachtwoorden zijn niet gelijk.")
+    check_new_password(password, confirmation)
     nonce = str(read_token(SET_PASSWORD, token).get("n", ""))
     begin_write()
     coordinator = account_for_token(token)
@@ -249,7 +295,12 @@ def set_password(token: str, password: str, confirmation: str) -> Coordinator:
     changed: Any = db.session.execute(
         update(Coordinator)
         .where(Coordinator.id == coordinator.id, Coordinator.token_nonce == nonce)
-        .values(password_hash=generate_password_hash(password), token_nonce=None)
+        .values(
+            password_hash=generate_password_hash(password),
+            token_nonce=None,
+            # Every session of the account ends (someone who knew the old password).
+            session_token=new_session_token(),
+        )
     )
     if not changed.rowcount:
         db.session.rollback()
@@ -276,12 +327,14 @@ def change_account(
     coordinator.role = choice.role
     coordinator.partner = partner
     new = f"{coordinator.role}/{coordinator.partner or 'alle partners'}"
+    if new != old:
+        end_sessions(coordinator)  # a session never keeps the rights of an older role
     record_event(campaign, "account_changed", email=coordinator.email, old=old, new=new)
     db.session.commit()
 
 
 def set_active(campaign: Campaign, coordinator: Coordinator, active: bool, acting_id: int) -> None:
-    """Deactivate (no login; an open session ends at its next request) or reactivate an
+    """Deactivate (no login; every session ends at its next request) or reactivate an
     account.  Refuses (``AccountError``) to deactivate oneself."""
     if not active and coordinator.id == acting_id:
         raise AccountError("Je kunt je eigen account niet deactiveren.")
@@ -289,6 +342,7 @@ def set_active(campaign: Campaign, coordinator: Coordinator, active: bool, actin
     coordinator.deactivated_at = None if active else clock.now()
     if not active:
         coordinator.token_nonce = None  # an outstanding set-password link dies with it
+        end_sessions(coordinator)
     kind = "account_reactivated" if active else "account_deactivated"
     record_event(campaign, kind, email=coordinator.email)
     db.session.commit()

@@ -1,13 +1,20 @@
-"""Login, the one-time set-password page, the accounts ("Team") and the audit page."""
+"""Login and logout, the one-time set-password page, one's own new password, the accounts
+("Team") and the audit page."""
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
-from campaign.auth import access, audit, roles, services
-from campaign.auth.forms import AccountForm, InviteForm, LoginForm, SetPasswordForm
+from campaign.auth import access, audit, roles, services, sessions
+from campaign.auth.forms import (
+    AccountForm,
+    ChangePasswordForm,
+    InviteForm,
+    LoginForm,
+    SetPasswordForm,
+)
 from campaign.auth.services import AccountError, authenticate
 from campaign.dashboard.navigation import register_tab
 from campaign.definitions.services import campaign_or_404
@@ -17,8 +24,11 @@ from campaign.tokens import InvalidToken
 
 bp = Blueprint("auth", __name__)
 bp.before_app_request(audit.start_request)
+bp.before_app_request(sessions.check_session)
 bp.before_app_request(access.check_access)
 bp.after_app_request(audit.record_action)
+bp.after_app_request(access.no_store)
+login_manager.user_loader(sessions.load_coordinator)
 bp.app_context_processor(
     lambda: {
         "may_open": access.may_open,
@@ -35,13 +45,6 @@ BAD_LINK = (
     "Deze link werkt niet (meer): hij werd al gebruikt, vervangen door een nieuwere, of hij "
     "is verlopen. Vraag een campagnebeheerder om je een nieuwe link te sturen."
 )
-
-
-@login_manager.user_loader
-def load_coordinator(user_id: str) -> Coordinator | None:
-    """The logged-in account; None (logged out) once it was deactivated."""
-    coordinator = db.session.get(Coordinator, int(user_id)) if user_id.isdigit() else None
-    return coordinator if coordinator is not None and coordinator.is_active else None
 
 
 def _safe_next(target: str | None) -> str:
@@ -63,7 +66,7 @@ def login() -> str | Response:
     if form.validate_on_submit():
         coordinator = authenticate(form.email.data or "", form.password.data or "")
         if coordinator is not None:
-            login_user(coordinator, remember=form.remember.data)
+            sessions.log_in(coordinator, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
         flash("Dit e-mailadres en wachtwoord horen niet bij elkaar.", "error")
     return render_template("auth/login.html", form=form)
@@ -72,9 +75,42 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    """Logout ends every session of the account (``services.log_out``), not only this
+    browser's: a copy of its cookies no longer opens anything."""
+    services.log_out(current_user._get_current_object())
     logout_user()
     flash("Je bent afgemeld.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/dashboard/wachtwoord/", methods=["GET", "POST"])
+@access.own_account
+def change_password() -> str | Response | tuple[str, int]:
+    """A coordinator's own new password; the account's other sessions end, this one
+    goes on (with "Aangemeld blijven" if this browser had it)."""
+    form = ChangePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        account = current_user._get_current_object()
+        remembered = sessions.is_remembered()
+        try:
+            services.change_password(
+                account,
+                form.current.data or "",
+                form.password.data or "",
+                form.confirmation.data or "",
+            )
+        except AccountError as exc:
+            error = str(exc)
+        else:
+            sessions.log_in(account, remember=remembered)
+            flash(
+                "Je wachtwoord is gewijzigd. Op andere toestellen ben je nu afgemeld.",
+                "success",
+            )
+            return redirect(url_for("dashboard.index"))
+    status = 400 if error or form.errors else 200
+    return render_template("auth/change_password.html", form=form, error=error), status
 
 
 @bp.route("/wachtwoord/<token>", methods=["GET", "POST"])
