@@ -4,13 +4,17 @@ Every module logs through ``logging.getLogger(__name__)``, a child of the
 app's logger (``campaign``), so the level and format set here apply to all.
 A line written while a coordinator is logged in names that coordinator;
 lines of the public pages, commands and jobs say ``-``.  No line names a
-respondent: no response id, ticket, receipt, e-mail address or IP address.
+respondent: no response id, ticket, receipt, e-mail address or IP address.  Times are
+UTC with their offset (ISO 8601).  Logins (made or failed), logouts, ended sessions and
+refused pages are logged by ``campaign.auth`` (never a password, nor the address tried
+for an account that does not exist).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 
 from flask import Flask, has_request_context
 from flask.logging import default_handler
@@ -49,9 +53,21 @@ def acting_coordinator() -> str | None:
     return None
 
 
+class UTCFormatter(logging.Formatter):
+    """``FORMAT`` with each line's time in UTC, ISO 8601 with its offset and milliseconds
+    (``2026-12-01T17:20:46.123+00:00``), whatever the server's time zone."""
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="milliseconds")
+
+
 def configure_logging(app: Flask) -> None:
     """Level from ``LOG_LEVEL``; Flask's stderr handler with our format and actor."""
     app.logger.setLevel(str(app.config.get("LOG_LEVEL", "INFO")).upper())
     if not any(isinstance(f, ActorFilter) for f in default_handler.filters):
         default_handler.addFilter(ActorFilter())
-        default_handler.setFormatter(logging.Formatter(FORMAT))
+        default_handler.setFormatter(UTCFormatter())

@@ -88,7 +88,7 @@ class CampaignRequest(Request):
 POLICY = (
     "default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 )
 
 #: A year, the value HSTS preload lists ask for.

@@ -37,7 +37,7 @@ def assert_secure_headers(reply, path: str) -> None:
     assert "unsafe-eval" not in directives["script-src"], path
     assert directives["frame-ancestors"] == "'self'", path
     assert directives["object-src"] == "'none'", path
-    assert directives["base-uri"] == "'self'", path
+    assert directives["base-uri"] == "'none'", path
     assert reply.headers["X-Content-Type-Options"] == "nosniff", path
     assert reply.headers["X-Frame-Options"] == "SAMEORIGIN", path
     assert reply.headers["Referrer-Policy"] == "same-origin", path
