@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaign.auth.services import normalise_email
+from campaign.security import VALUE_CONTROL
 
 #: The columns we know, each with the header spellings people use (compared
 #: after lower-casing and dropping accents, spaces and punctuation).
@@ -375,6 +376,7 @@ def _check_row(
         if len(get.get(column, "")) > limit:
             label = COLUMN_LABELS[column].capitalize()
             problems.append(Problem(line, f"{label} is te lang (hoogstens {limit} tekens)."))
+    problems += _control_characters(line, get)
     sector_id = _check_sector(line, get.get("sector", ""), sectors, problems)
     reach = _check_reach(line, get.get("reach", ""), problems)
     if email is None:
@@ -390,6 +392,20 @@ def _check_row(
         partner=get.get("partner", ""),
     )
     return row, problems
+
+
+def _control_characters(line: int, values: dict[str, str]) -> list[Problem]:
+    """A control character in a value (``security.VALUE_CONTROL``, as in a form field: a
+    tab or a line break in a value on two lines is fine), once per column."""
+    return [
+        Problem(
+            line,
+            f"{COLUMN_LABELS[column].capitalize()} bevat een onzichtbaar stuurteken "
+            "(soms meegekopieerd uit een ander programma). Verwijder het en probeer opnieuw.",
+        )
+        for column, value in values.items()
+        if VALUE_CONTROL.search(value)
+    ]
 
 
 def _check_email(line: int, raw: str, problems: list[Problem]) -> str | None:

@@ -266,3 +266,23 @@ def test_a_huge_sector_target_in_the_settings_form_is_a_dutch_message(
     assert (
         db.session.get(type(open_campaign.sectors[0]), open_campaign.sectors[0].id).target < 2**31
     )
+
+
+def test_a_control_character_in_a_csv_cell_is_a_dutch_problem_on_its_line(open_campaign):
+    from campaign.contacts.services import import_key_figures
+
+    before = counts()
+    data = (
+        b"naam;e-mail;organisatie\r\n"
+        b"An;an@example.org;CAW\r\n"
+        b"Bert\x0bPeeters;bert@example.org;VDAB\x1b[1m\r\n"
+        b'"Carla";carla@example.org;"Huis van\r\nhet Leren"\r\n'
+    )
+    report = import_key_figures(open_campaign, data)
+    assert not report.written and counts() == before
+    assert [p.describe() for p in report.problems] == [
+        "Regel 3: Naam bevat een onzichtbaar stuurteken (soms meegekopieerd uit een ander "
+        "programma). Verwijder het en probeer opnieuw.",
+        "Regel 3: Organisatie bevat een onzichtbaar stuurteken (soms meegekopieerd uit een "
+        "ander programma). Verwijder het en probeer opnieuw.",
+    ]  # the value on two lines (line 4) is fine
