@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import make_url, select, update
 
 from campaign import attribution
 from campaign.attribution import Counts
@@ -243,3 +243,27 @@ def test_coverage_reads_the_results_kept_cells_and_what_is_not_tallied_yet(app):
     tally.rebuild(campaign)
     db.session.commit()
     assert attribution.completed_by_profile(campaign, ["regio"]) == expected
+
+
+@pytest.mark.sqlite_only
+def test_a_database_that_refuses_the_catch_up_still_shows_the_exact_counts(
+    campaign, app, client, auth, make_app, database_url
+):
+    link = own_link(key_figure(campaign, "an@example.org"))
+    respond(link)
+    tally.catch_up(campaign)
+    respond(link)
+    respond(link, finish=False)
+    auth.login()
+    slug = campaign.slug
+    db.session.remove()
+    db.engine.dispose()
+    path = make_url(database_url).database
+    frozen = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///file:{path}?mode=ro&uri=true")
+    client.application = frozen  # the same browser, now served by an app that cannot write
+    reply = client.get(f"/dashboard/{slug}/")
+    assert reply.status_code == 200
+    html = reply.get_data(as_text=True)
+    assert 'data-figure="funnel.completed">2<' in html
+    assert 'data-figure="funnel.started">3<' in html
+    assert client.get(f"/dashboard/{slug}/cijfers.json").json["funnel"]["completed"] == 2
