@@ -5,8 +5,9 @@
   while the copy reads one consistent state).  The backup is a SQLite file; a restore
   copies it back with the same API.
 - PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot, also while the app
-  writes), restored with ``pg_restore --clean --if-exists --no-owner
-  --single-transaction`` (all or nothing).  The client programs must be of the server's
+  writes), restored with ``pg_restore --clean --if-exists --no-owner --no-privileges
+  --single-transaction`` (all or nothing; the objects belong to the role that restores,
+  so a new machine's role may have another name).  The client programs must be of the server's
   major version or newer (Debian 12: ``postgresql-client-15``).
 
 A backup is written beside FILE first and renamed once complete, readable by its owner
@@ -177,7 +178,14 @@ def _pg_dump(target: Path) -> None:
 def _pg_restore(source: Path) -> None:
     _run(
         "pg_restore",
-        ["--clean", "--if-exists", "--no-owner", "--single-transaction", str(source)],
+        [
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            str(source),
+        ],
     )
 
 
