@@ -2,6 +2,7 @@
 # Create .venv and install the project (with EXTRAS, e.g. "test") when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 extras="${1:-}"
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
