@@ -13,6 +13,10 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from tests.survey.conftest import key_figure, key_link, open_campaign
+
+__all__ = ["bounded", "key_figure", "key_link", "open_campaign"]
+
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 SCALE = 10 if PROFILE == "explore" else 1
 
