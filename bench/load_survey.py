@@ -25,7 +25,8 @@ type), errors (any reply a browser would not expect, socket errors, "database is
 locked" or a traceback in the server's log), lost answers, openings counted against
 welcome pages shown (each respondent is a new browser, so each welcome page is an
 opening to count), the load average.  Exit status 1 when a backend had an error,
-lost an answer or left an opening uncounted.
+lost an answer or left an opening uncounted.  The clients' own CPU (this process) is
+printed too: they share the machine with the server.
 
 Run: .venv/bin/python bench/load_survey.py [--duration 60] [--clients 200]
      [--backends sqlite,pg] [--survey one-page]
@@ -215,6 +216,7 @@ class Run:
     server_log: str
     load: tuple[float, float, float]
     opens: int  # openings of the survey's links counted in the database during the run
+    client_cpu: float  # seconds of CPU the clients (this process) used
     during: Any = None  # what the ``during`` callable returned
 
     @property
@@ -244,6 +246,7 @@ def run_load(
     codes = db.link_codes(survey.slug)
     opens_before = opens_counted(db, survey)
     log_offset = server.log_size()
+    cpu = time.process_time()
     logs = [ClientLog() for _ in range(clients)]
     started = time.monotonic()
     deadline = started + duration
@@ -268,6 +271,7 @@ def run_load(
         server.log_since(log_offset),
         os.getloadavg(),
         opens_counted(db, survey) - opens_before,
+        time.process_time() - cpu,
         result,
     )
 
@@ -410,7 +414,8 @@ def summarize(label: str, db: bs.Database, survey: bs.Survey, run: Run, clients:
     kinds = ", ".join(f"{k[4:]} {v:.0f}" for k, v in latency.items() if k.startswith("p50 "))
     print(
         f"  {'':<12} p50 by request: {kinds} ms; openings counted {run.opens} of "
-        f"{welcome_pages(run)} welcome pages",
+        f"{welcome_pages(run)} welcome pages; the clients used "
+        f"{run.client_cpu / duration:.0%} of a core",
         flush=True,
     )
     if failures:
