@@ -89,6 +89,10 @@ class Limits:
         # Every limit names its own key function; this default is never used.
         self.limiter = Limiter(key_func=lambda: "", default_limits=[])
         self.limiter.init_app(app)
+        # Only the endpoints of RULES have limits: for every other request Flask-Limiter's
+        # own check (it runs before every request) stops at this filter instead of
+        # resolving limits there are none of.
+        self.limiter.request_filter(lambda: request.endpoint not in RULES)
         self.enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
         secret = str(app.config["SECRET_KEY"]).encode()
         self.secret = hmac.new(secret, b"ratelimit", hashlib.sha256).digest()
