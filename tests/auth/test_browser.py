@@ -1,6 +1,7 @@
 """In chromium: a colleague invited on the Team page sets a password through the link
 mailed by a real SMTP server, and logs in; a coordinator limited to one partner who
-types another partner's key figure into the address bar gets a Dutch 404 page."""
+types another partner's key figure into the address bar gets a Dutch 404 page; a
+coordinator changes their password from the header, and their phone is logged out."""
 
 from __future__ import annotations
 
@@ -124,3 +125,35 @@ def test_a_partner_limited_coordinator_cannot_open_another_partners_key_figure(
         assert page.goto(f"{live_server}/dashboard/{slug}/sleutelfiguren/{mine.id}/").status == 200
     phone_page.goto(f"{live_server}/dashboard/{slug}/sleutelfiguren/{other.id}/")
     phone_page.screenshot(path="/tmp/h4-forbidden-360.png", full_page=True)
+
+
+def test_a_coordinator_changes_their_password_from_the_header_and_the_phone_is_logged_out(
+    app, live_server, coordinator, desktop_page, phone_page
+):
+    base = live_server
+    log_in(phone_page, base, COORDINATOR_EMAIL, COORDINATOR_PASSWORD)
+    expect(phone_page.locator(".who")).to_be_visible()
+    assert no_horizontal_scroll(phone_page)
+    log_in(desktop_page, base, COORDINATOR_EMAIL, COORDINATOR_PASSWORD)
+    desktop_page.get_by_role("link", name="Wachtwoord wijzigen").click()
+    expect(desktop_page.locator("h1")).to_have_text("Wachtwoord wijzigen")
+    assert serious_violations(desktop_page) == []
+    desktop_page.get_by_label("Huidig wachtwoord").fill("niet-mijn-wachtwoord")
+    desktop_page.get_by_label("Nieuw wachtwoord", exact=True).fill(NEW_PASSWORD)
+    desktop_page.get_by_label("Nog eens het nieuwe wachtwoord").fill(NEW_PASSWORD)
+    desktop_page.get_by_role("button", name="Wachtwoord wijzigen").click()
+    expect(desktop_page.locator(".flash-error")).to_have_text("Je huidige wachtwoord klopt niet.")
+    desktop_page.get_by_label("Huidig wachtwoord").fill(COORDINATOR_PASSWORD)
+    desktop_page.get_by_label("Nieuw wachtwoord", exact=True).fill(NEW_PASSWORD)
+    desktop_page.get_by_label("Nog eens het nieuwe wachtwoord").fill(NEW_PASSWORD)
+    desktop_page.get_by_role("button", name="Wachtwoord wijzigen").click()
+    expect(desktop_page.locator(".flash-success")).to_contain_text("Je wachtwoord is gewijzigd")
+    expect(desktop_page.locator(".who")).to_be_visible()  # this browser stays logged in
+    phone_page.goto(f"{base}/dashboard/wachtwoord/")
+    expect(phone_page.locator("h1")).to_have_text("Aanmelden")  # the phone is logged out
+    phone_page.get_by_label("E-mailadres").fill(COORDINATOR_EMAIL)
+    phone_page.get_by_label("Wachtwoord").fill(NEW_PASSWORD)
+    phone_page.get_by_role("button", name="Aanmelden").click()
+    expect(phone_page.locator("h1")).to_have_text("Wachtwoord wijzigen")  # back where it was
+    assert no_horizontal_scroll(phone_page)
+    phone_page.screenshot(path="/tmp/authsec-password-360.png", full_page=True)
