@@ -45,7 +45,7 @@ SEEN_STEP = 60
 #: Flask-Login's session key for the logged-in account's ``get_id()``.
 USER_ID = "_user_id"
 EXPIRED = (
-    "Je sessie is verlopen: je deed een tijd niets op het dashboard. "
+    "Je sessie is verlopen: je was een tijd niet actief op het dashboard. "
     "Meld je opnieuw aan om verder te werken."
 )
 
