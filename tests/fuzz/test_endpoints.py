@@ -238,6 +238,10 @@ def form_body(
             [
                 b"",
                 b"naam;e-mail\r\nAn;an@example.org\r\n",
+                b'naam;e-mail\r\n"An' + b"x" * 200_000 + b"\r\n",
+                b"naam;e-mail;bereik\r\nAn\x07;an@example.org;" + b"9" * 5000 + b"\r\n",
+                b"slug: x\ntitle: " + b"[" * 3000 + b"\n",
+                b"slug: x\nschedule:\n  opens_at: 2027-02-30\n",
                 bytes(rng.randrange(256) for _ in range(300)),
             ]
         )
