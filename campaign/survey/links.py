@@ -42,27 +42,36 @@ class Visit(NamedTuple):
     response: Response | None
 
 
-def _visit_query(*options: Any) -> Select[Any]:
+def _visit_query(several: bool, *options: Any) -> Select[Any]:
+    """The visit's statement; ``several``: the session remembers responses in several
+    campaigns (an expanding IN, whose SQL is rendered again on each execution), else at
+    most one (a plain comparison)."""
+    remembered = (
+        Response.id.in_(bindparam("responses", expanding=True))
+        if several
+        else Response.id == bindparam("response")
+    )
     return (
         select(Link, Campaign, questionnaire_text_column(), Response)
         .join(Link.campaign)
-        .outerjoin(
-            Response,
-            and_(
-                Response.campaign_id == Campaign.id,
-                Response.id.in_(bindparam("responses", expanding=True)),
-            ),
-        )
+        .outerjoin(Response, and_(Response.campaign_id == Campaign.id, remembered))
         .where(Link.code == bindparam("code"))
         .options(contains_eager(Link.campaign), *options)
     )
 
 
-#: The statements of ``find_visit``, built once: every survey request runs one, and
-#: building a statement (and its cache key) cost more than SQLite's work.
-_VISIT = _visit_query()
-_VISIT_WITH_TEXTS = _visit_query(contains_eager(Link.campaign).undefer_group("texts"))
-_VISIT_WITH_KEY_FIGURE = _visit_query(joinedload(Link.key_figure))
+#: The statements of ``find_visit`` by what they load besides (welcome texts, the key
+#: figure) and by (one response id, several), built once: every survey request runs one,
+#: and building a statement (and its cache key) cost more than SQLite's work.
+_VISITS = {
+    (load, several): _visit_query(several, *options)
+    for load, options in (
+        ("", ()),
+        ("texts", (contains_eager(Link.campaign).undefer_group("texts"),)),
+        ("key_figure", (joinedload(Link.key_figure),)),
+    )
+    for several in (False, True)
+}
 
 #: Longer input is no response id (ids are 32 characters at most).
 MAX_RESPONSE_ID_LENGTH = 32
@@ -94,8 +103,11 @@ def find_visit(
         for rid in response_ids
         if isinstance(rid, str) and rid and len(rid) <= MAX_RESPONSE_ID_LENGTH
     ]
-    query = _VISIT_WITH_TEXTS if texts else _VISIT_WITH_KEY_FIGURE if key_figure else _VISIT
+    load = "texts" if texts else "key_figure" if key_figure else ""
+    several = len(ids) > 1
+    # No id: ``= NULL``, which no response matches.
+    params = {"responses": ids} if several else {"response": ids[0] if ids else None}
     if write:
         begin_write()
-    row = db.session.execute(query, {"code": cleaned, "responses": ids}).first()
+    row = db.session.execute(_VISITS[load, several], {"code": cleaned, **params}).first()
     return Visit(row[0], row[1], row[2], row[3]) if row else None

@@ -201,6 +201,24 @@ def test_the_start_button_shows_the_first_page_and_a_second_press_creates_nothin
     assert count(Response) == 1
 
 
+def test_one_browser_goes_on_with_its_own_response_in_each_of_two_campaigns(client, key_link):
+    from campaign.attribution import root_link
+    from campaign.contacts.services import save_key_figure
+
+    other = load_example(slug="tweede-bevraging")
+    someone = save_key_figure(
+        other, name="Bo", email="bo@example.org", organisation="OCMW", sector_code="welzijn"
+    )
+    other_code, own_code = root_link(someone).code, key_link.code
+    db.session.commit()
+    first = next_address(client.post(start_survey(client, own_code), data=form(EXAMPLE_FORMS[0])))
+    assert start_survey(client, other_code) == f"/s/{other_code}/vraag/1"
+    # The session remembers a response in each campaign; each link finds its own.
+    assert client.post(f"/s/{own_code}/start").headers["Location"] == first
+    assert client.post(f"/s/{other_code}/start").headers["Location"].endswith("/vraag/1")
+    assert count(Response) == 2
+
+
 def test_opening_a_link_is_counted_once_per_browser_session(client, key_link, app):
     for _ in range(3):
         assert client.get(f"/s/{key_link.code}").status_code == 200
