@@ -34,7 +34,7 @@ from campaign.survey.links import find_link
 EXAMPLE_FILE = ROOT / "examples" / "eerste-hulp-digitale-vragen.yaml"
 KEY_FIGURES_FILE = ROOT / "examples" / "sleutelfiguren-demo.csv"
 DEMO_EMAIL = "demo@example.org"
-DEMO_PASSWORD = "demo-wachtwoord"
+DEMO_PASSWORD = "demo-wachtwoord-2026"
 
 
 def demo_spec(today: datetime, path: Path = EXAMPLE_FILE) -> CampaignSpec:

@@ -20,7 +20,7 @@ export FLASK_APP=wsgi CAMPAIGN_BASE_URL="${CAMPAIGN_BASE_URL:-http://$host:$port
 .venv/bin/flask demo
 echo
 echo "  Campagnetool draait op http://$host:$port/dashboard/"
-echo "  Demo-login: demo@example.org / demo-wachtwoord"
+echo "  Demo-login: demo@example.org / demo-wachtwoord-2026"
 echo "  (Ctrl+C stopt de server)"
 echo
 # The scheduler (scheduled jobs and the mail sender) runs beside the web server, which

@@ -19,13 +19,13 @@ def stats(runner) -> dict:
 def test_demo_loads_an_open_campaign_with_key_figures_answers_and_a_login(runner, client):
     result = runner.invoke(args=["demo", "--respondents", "30"])
     assert result.exit_code == 0, result.output
-    assert "demo@example.org / demo-wachtwoord" in result.output
+    assert "demo@example.org / demo-wachtwoord-2026" in result.output
     data = stats(runner)
     assert data["state"] == "open"
     assert len(data["key_figures"]) == 40
     assert data["started"] == 30
     assert 0 < data["completed"] < 30
-    login = client.post("/login", data={"email": "demo@example.org", "password": "demo-wachtwoord"})
+    login = client.post("/login", data={"email": "demo@example.org", "password": "demo-wachtwoord-2026"})
     assert login.status_code == 302
 
 

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign import clock, formatting
 from campaign.auth import roles
+from campaign.auth.passwords import password_problem
 from campaign.auth.sessions import end_sessions
 from campaign.database import begin_write
 from campaign.extensions import db
@@ -23,8 +24,6 @@ from campaign.tokens import SET_PASSWORD, InvalidToken, make_token, read_token
 from campaign.urls import public_url
 
 log = logging.getLogger(__name__)
-
-MIN_PASSWORD_LENGTH = 10
 
 
 class AccountError(ValueError):
@@ -48,15 +47,17 @@ def create_coordinator(
     partner: str | None = None,
 ) -> Coordinator:
     """Create an account with a password (``flask users create``; an administrator unless
-    ``role`` says otherwise); raise ``AccountError`` for a bad address, a short password,
-    an unknown role, or an address that already has an account."""
+    ``role`` says otherwise); raise ``AccountError`` for a bad address, a password
+    ``password_problem`` refuses, an unknown role, or an address that already has an
+    account."""
     try:
         email = normalise_email(email)
     except ValueError as exc:
         raise AccountError(str(exc).capitalize() + ".") from exc
     check_role(role, partner or None)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
+    problem = password_problem(password, (email, name))
+    if problem:
+        raise AccountError(problem)
     begin_write()
     if find_coordinator(email) is not None:
         db.session.rollback()
@@ -110,11 +111,12 @@ def log_out(coordinator: Coordinator) -> None:
     log.info("logout of coordinator %s: its sessions end", coordinator.id)
 
 
-def check_new_password(password: str, confirmation: str) -> None:
-    """The rules for a new password (set through a link or changed): at least
-    ``MIN_PASSWORD_LENGTH`` characters, the same twice; ``AccountError`` otherwise."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
+def check_new_password(password: str, confirmation: str, coordinator: Coordinator) -> None:
+    """The rules for the account's new password (set through a link or changed): what
+    ``password_problem`` allows, the same twice; ``AccountError`` otherwise."""
+    problem = password_problem(password, (coordinator.email, coordinator.name))
+    if problem:
+        raise AccountError(problem)
     if password != confirmation:
         raise AccountError("De twee wachtwoorden zijn niet gelijk.")
 
@@ -129,7 +131,7 @@ def change_password(
     if not coordinator.password_hash or not check_password_hash(coordinator.password_hash, current):
         log.warning("password change refused: wrong current password")
         raise AccountError("Je huidige wachtwoord klopt niet.")
-    check_new_password(password, confirmation)
+    check_new_password(password, confirmation, coordinator)
     if password == current:
         raise AccountError("Kies een ander wachtwoord dan je huidige.")
     begin_write()
@@ -286,7 +288,7 @@ def set_password(token: str, password: str, confirmation: str) -> Coordinator:
     Raises ``InvalidToken`` (see ``account_for_token``) or ``AccountError`` (too short,
     not the same twice).  Two requests with one link: one wins, the other is refused.
     """
-    check_new_password(password, confirmation)
+    check_new_password(password, confirmation, account_for_token(token))
     nonce = str(read_token(SET_PASSWORD, token).get("n", ""))
     begin_write()
     coordinator = account_for_token(token)

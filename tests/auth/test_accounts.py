@@ -84,6 +84,10 @@ def test_an_invited_colleague_sets_a_password_once_and_logs_in(
     assert page.status_code == 200 and "collega@example.org" in page.get_data(as_text=True)
     short = client.post(link, data={"password": "kort", "confirmation": "kort"})
     assert "minstens 10 tekens" in short.get_data(as_text=True)
+    # Her own name and the campaign's words are the first an attacker tries.
+    for guessable in ("AnnPeeters2026", "Eerstehulpbijdigitalevragen1"):
+        easy = client.post(link, data={"password": guessable, "confirmation": guessable})
+        assert easy.status_code == 200 and "te makkelijk te raden" in easy.get_data(as_text=True)
     reply = client.post(link, data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD})
     assert reply.status_code == 302 and reply.location.endswith("/login")
     again = client.get(link)

@@ -1,4 +1,4 @@
-from campaign.auth.services import AccountError, authenticate, create_coordinator
+from campaign.auth.services import AccountError, authenticate, create_coordinator, find_coordinator
 
 
 def test_dashboard_requires_login(client):
@@ -81,6 +81,17 @@ def test_users_create_fails_with_clear_message_on_short_password(runner):
     )
     assert result.exit_code == 1
     assert "minstens 10 tekens" in result.output
+
+
+def test_users_create_refuses_a_password_easy_to_guess(runner):
+    for password in ("wachtwoord123", "Welkom2026!", "nieuw@example.org1", "Brugge123456"):
+        result = runner.invoke(
+            args=["users", "create", "nieuw@example.org", "--password-stdin"],
+            input=f"{password}\n",
+        )
+        assert result.exit_code == 1, password
+        assert "te makkelijk te raden" in result.output
+    assert find_coordinator("nieuw@example.org") is None
 
 
 def test_home_leads_to_the_dashboard(client):

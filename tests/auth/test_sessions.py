@@ -163,6 +163,7 @@ def test_a_remembered_browser_stays_remembered_after_its_own_password_change(
     [
         ({"current": "fout-wachtwoord"}, "Je huidige wachtwoord klopt niet."),
         ({"password": "kort", "confirmation": "kort"}, "minstens 10 tekens"),
+        ({"password": "Azerty123456", "confirmation": "Azerty123456"}, "te makkelijk te raden"),
         ({"confirmation": "iets-helemaal-anders"}, "De twee wachtwoorden zijn niet gelijk."),
         (
             {"password": COORDINATOR_PASSWORD, "confirmation": COORDINATOR_PASSWORD},
