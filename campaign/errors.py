@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InternalError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -20,11 +20,32 @@ MESSAGES = {
     429: ("Even geduld", "Te veel aanvragen na elkaar. Probeer het zo meteen opnieuw."),
     503: (
         "Tijdelijk niet beschikbaar",
-        "We kunnen nu even niets bewaren. Wat je eerder al opsloeg, blijft bewaard: je "
-        "antwoorden zijn bewaard tot hier. Probeer het over enkele minuten opnieuw.",
+        "We kunnen nu even niets bewaren. Wat eerder al opgeslagen was, blijft bewaard. "
+        "Probeer het over enkele minuten opnieuw.",
     ),
     500: ("Er ging iets mis", "Er liep iets fout aan onze kant. Probeer het later opnieuw."),
 }
+
+
+#: The 503 for a respondent who has a response in this browser: what they answered so far
+#: is safe, and the same link takes them back to it.
+ANSWERS_KEPT = (
+    "We kunnen nu even niets bewaren. Je antwoorden zijn bewaard tot hier: probeer het "
+    "over enkele minuten opnieuw via dezelfde link, dan ga je verder waar je was."
+)
+#: The 503 for a visitor of the survey who has not started yet.
+NOT_STARTED = (
+    "De vragenlijst is even niet bereikbaar. Probeer het over enkele minuten opnieuw via "
+    "dezelfde link."
+)
+
+
+def unavailable_text() -> str:
+    """The 503's sentence for whoever asked: a respondent with answers in this browser, a
+    survey visitor who has none yet, or anyone else (a coordinator)."""
+    if request.blueprint == "survey":
+        return ANSWERS_KEPT if session.get("response") else NOT_STARTED
+    return MESSAGES[503][1]
 
 
 def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
@@ -53,7 +74,7 @@ def register(app: Flask) -> None:
         db.session.rollback()
         orig = getattr(error, "orig", None)
         log.error("database unavailable: %s", type(orig or error).__name__)
-        body, status = render_error(503)
+        body, status = render_error(503, unavailable_text())
         return body, status, {"Retry-After": "120"}
 
     @app.errorhandler(500)

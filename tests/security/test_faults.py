@@ -129,4 +129,12 @@ def test_a_write_refused_by_a_read_only_database_is_a_dutch_503(make_app, databa
         assert reply.headers["Retry-After"] == "120"
         text = reply.get_data(as_text=True)
         assert "Tijdelijk niet beschikbaar" in text
-        assert "je antwoorden zijn bewaard tot hier" in text
+        assert "Je antwoorden zijn bewaard tot hier" in text
+        # A new visitor has no answers to be kept: the page does not say they are.
+        newcomer = frozen.test_client()
+        assert newcomer.get(f"/s/{code}").status_code == 200
+        refused = newcomer.post(f"/s/{code}/start")
+        assert refused.status_code == 503
+        text = refused.get_data(as_text=True)
+        assert "De vragenlijst is even niet bereikbaar" in text
+        assert "bewaard" not in text
