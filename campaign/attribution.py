@@ -51,7 +51,6 @@ from sqlalchemy.orm import Session
 from campaign import clock
 from campaign.extensions import db
 from campaign.models import (
-    AnswerCount,
     Campaign,
     Channel,
     CreditCount,
@@ -726,15 +725,11 @@ def completed_by_profile(
             select(*columns, func.count()).where(*completed).group_by(*columns)
         )
         return {tuple(row[:-1]): int(row[-1]) for row in rows}
+    from campaign.results import tally  # the results' counts (tally imports this module)
+
+    kept_cells = tally.profile_cells(campaign.id).subquery("kept_cells")
     none = [cast(Any, null()).cast(String) for _ in ids]
-    cells = select(
-        AnswerCount.cell, cast(Any, null()).cast(Integer), *none, AnswerCount.count
-    ).where(
-        AnswerCount.campaign_id == campaign.id,
-        AnswerCount.question_id == "",
-        AnswerCount.item == "",
-        AnswerCount.value == "",
-    )
+    cells = select(kept_cells.c.cell, cast(Any, null()).cast(Integer), *none, kept_cells.c.count)
     live = (
         select(cast(Any, null()).cast(String), Response.sector_id, *answers, func.count())
         .where(*completed, Response.tallied.is_(False))

@@ -40,7 +40,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Table, Text, and_, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -137,6 +149,18 @@ def kept_profile(campaign: Campaign, session: Session | None = None) -> list[str
     if _stored(session, campaign.id) != fingerprint(campaign.results_settings, questionnaire):
         return None
     return profile_ids(campaign.results_settings, questionnaire)
+
+
+def profile_cells(campaign_id: int) -> Select[str, int]:
+    """The kept respondents per cell (``cell_of``'s JSON: the sector id and the profile
+    answers) of ``campaign_id``: columns ``cell`` and ``count``.  Read while
+    ``kept_profile`` is not None (the coverage matrix, ``attribution.completed_by_profile``)."""
+    return select(AnswerCount.cell.label("cell"), AnswerCount.count.label("count")).where(
+        AnswerCount.campaign_id == campaign_id,
+        AnswerCount.question_id == "",
+        AnswerCount.item == "",
+        AnswerCount.value == "",
+    )
 
 
 # --- from answers to rows -----------------------------------------------------------------
