@@ -11,7 +11,7 @@ needs them (a page with a sector question), never cached.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -35,6 +35,9 @@ class Parsed:
     sector_questions: tuple[str, ...]
     #: Indexes of the pages that hold a sector question.
     sector_pages: frozenset[int]
+    #: What is drawn from this questionnaire alone (``display.blank_page``), by page and
+    #: sectors: it goes with this parsed form, so a changed questionnaire never sees it.
+    drawn: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app, get_template_attribute
+from markupsafe import Markup
+
 from campaign.survey import questionnaire as q
 from campaign.survey.definition import Definition
 
@@ -117,6 +120,9 @@ class PageView:
     is_last: bool
     has_previous: bool
     errors: dict[str, str] = field(default_factory=dict)
+    #: The questions' markup when drawn beforehand (``blank_page``); else the page template
+    #: draws ``questions``.
+    questions_html: Markup | None = None
 
     @property
     def percent(self) -> int:
@@ -152,6 +158,35 @@ def build_page(
         has_previous=position > 0,
         errors=errors,
     )
+
+
+#: Blank pages kept per parsed questionnaire (pages times sector lists seen; a few).
+MAX_DRAWN = 64
+
+
+def blank_page(definition: Definition, index: int) -> PageView:
+    """``build_page(definition, index, {})`` for a response with nothing answered yet, with
+    its questions' markup drawn (``questions_html``): the same for every new respondent,
+    so it is made once per questionnaire, page and list of sectors (a renamed sector is a
+    new key; a changed questionnaire a new ``Parsed``).  Drawn afresh every time while
+    templates reload (debug)."""
+    sectors = tuple(
+        (s.id, s.code, s.name, tuple(s.examples or ())) for s in definition.sectors_for_page(index)
+    )
+    drawn = definition.parsed.drawn
+    key = (index, sectors)
+    view = drawn.get(key)
+    if view is None:
+        view = build_page(definition, index, {})
+        view.questions_html = get_template_attribute("survey/_questions.html", "questions")(
+            view.questions
+        )
+        if current_app.jinja_env.auto_reload:
+            return view
+        if len(drawn) >= MAX_DRAWN:
+            drawn.clear()
+        drawn[key] = view
+    return view
 
 
 def _question_view(

@@ -200,7 +200,10 @@ def _render_page(
     problem: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    view = display.build_page(definition, index, response.answers or {}, form, errors)
+    if form is None and not errors and not response.answers:
+        view = display.blank_page(definition, index)  # a new respondent's page: drawn once
+    else:
+        view = display.build_page(definition, index, response.answers or {}, form, errors)
     return render_template(
         "survey/page.html",
         campaign=campaign,

@@ -130,3 +130,45 @@ def test_a_removed_sector_is_no_longer_offered(client, key_link):
     db.session.remove()  # as another process would: the next request starts a fresh session
 
     assert post_page_one(client, key_link, sector="integratie").status_code == 422
+
+
+def test_a_new_respondents_page_drawn_once_shows_a_questionnaire_edit_at_once(client, key_link):
+    """A page with nothing answered yet is drawn once per parsed questionnaire, page and
+    sectors (``display.blank_page``): a label changed by a Core UPDATE is a new questionnaire,
+    so the next new respondent sees it."""
+    start_survey(client, key_link.code)
+    campaign = db.session.get(Campaign, key_link.campaign_id)
+    questionnaire = copy.deepcopy(campaign.questionnaire)
+    questionnaire["pages"][0]["questions"][1]["label"] = "Een nieuwe vraagtekst"
+    db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id).values(questionnaire=questionnaire)
+    )
+    db.session.commit()
+
+    assert "Een nieuwe vraagtekst" in client.get(f"/s/{key_link.code}/vraag/1").text
+    assert "Een nieuwe vraagtekst" in app_client(client).post(f"/s/{key_link.code}/start").text
+
+
+def test_a_page_drawn_once_is_the_page_drawn_afresh(app, client, key_link):
+    """The kept drawing of a new respondent's page is byte for byte what drawing it anew
+    gives (templates reloading, as in debug, draw it every time)."""
+    kept = client.post(f"/s/{key_link.code}/start").text
+    again = app.test_client().post(f"/s/{key_link.code}/start").text
+    app.jinja_env.auto_reload = True
+    try:
+        fresh = app.test_client().post(f"/s/{key_link.code}/start").text
+    finally:
+        app.jinja_env.auto_reload = False
+
+    def questions(html: str) -> str:
+        return html.split('<input type="hidden" name="csrf_token"')[1].split('class="nav-buttons"')[
+            0
+        ]
+
+    assert questions(kept) == questions(again) == questions(fresh)
+    assert 'id="f-sector-0"' in questions(kept)
+
+
+def app_client(client):
+    """A second browser of the same app as ``client``."""
+    return client.application.test_client()
