@@ -25,7 +25,9 @@ def test_demo_loads_an_open_campaign_with_key_figures_answers_and_a_login(runner
     assert len(data["key_figures"]) == 40
     assert data["started"] == 30
     assert 0 < data["completed"] < 30
-    login = client.post("/login", data={"email": "demo@example.org", "password": "demo-wachtwoord-2026"})
+    login = client.post(
+        "/login", data={"email": "demo@example.org", "password": "demo-wachtwoord-2026"}
+    )
     assert login.status_code == 302
 
 
