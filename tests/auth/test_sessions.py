@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from campaign import config as default_config
 from campaign.auth import roles
 from campaign.auth.services import (
     authenticate,
@@ -243,6 +244,14 @@ def test_another_role_ends_the_accounts_sessions(app, client, coordinator, examp
     assert find_coordinator("ander@example.org").role == roles.VIEWER
 
 
+#: The shipped setting (the tests' base config sets a longer one: see tests/conftest.py).
+DEFAULT_IDLE_TIMEOUT = default_config.COORDINATOR_IDLE_TIMEOUT
+
+
+def test_the_shipped_idle_timeout_is_eight_hours():
+    assert DEFAULT_IDLE_TIMEOUT == 8 * 3600
+
+
 class Clock:
     """The app's pinned clock (``CLOCK``), moved on by the test."""
 
@@ -255,7 +264,7 @@ class Clock:
 
 def test_eight_idle_hours_end_a_session_without_remember_me(make_app, coordinator):
     clock = Clock()
-    app = make_app(CLOCK=clock)
+    app = make_app(CLOCK=clock, COORDINATOR_IDLE_TIMEOUT=DEFAULT_IDLE_TIMEOUT)
     browser = app.test_client()
     assert login(browser).status_code == 302
     clock.now += timedelta(hours=7, minutes=59)
@@ -277,7 +286,7 @@ def test_eight_idle_hours_end_a_session_without_remember_me(make_app, coordinato
 
 def test_idle_hours_leave_a_remembered_session_open(make_app, coordinator):
     clock = Clock()
-    app = make_app(CLOCK=clock)
+    app = make_app(CLOCK=clock, COORDINATOR_IDLE_TIMEOUT=DEFAULT_IDLE_TIMEOUT)
     browser = app.test_client()
     assert login(browser, remember=True).status_code == 302
     clock.now += timedelta(hours=30)
@@ -295,7 +304,7 @@ def test_the_idle_timeout_is_a_setting(make_app, coordinator):
 
 def test_a_stranger_remember_cookie_does_not_stretch_an_idle_session(make_app, coordinator):
     clock = Clock()
-    app = make_app(CLOCK=clock)
+    app = make_app(CLOCK=clock, COORDINATOR_IDLE_TIMEOUT=DEFAULT_IDLE_TIMEOUT)
     browser = app.test_client()
     login(browser)
     browser.set_cookie("remember_token", f"{coordinator.id}|bogus")
