@@ -671,6 +671,14 @@ def pick_configs(patterns: str | None) -> list[Config]:
     return chosen
 
 
+def tree_commit(tree: Path) -> str:
+    """The commit a worktree is at (short), for the report's first line."""
+    done = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or str(tree)
+
+
 def before_tree(path: Path) -> Path:
     if not (path / "wsgi.py").exists():
         subprocess.run(
@@ -842,7 +850,12 @@ def main() -> int:
         help="comma-separated backend/worker/survey/clients patterns, e.g. 'sqlite/*/one-page/8' "
         "(backends sqlite pg, workers sync gthread, surveys one-page example, clients 8 50)",
     )
-    parser.add_argument("--before-tree", type=Path, default=Path("/tmp/bench-before"))
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        default=Path("/tmp/bench-before"),
+        help=f"the baseline's worktree (made at {BEFORE_COMMIT} when missing)",
+    )
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     args = parser.parse_args()
 
@@ -860,7 +873,8 @@ def main() -> int:
     print(
         f"{time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} cores  load {os.getloadavg()[0]:.2f}  "
         f"duration {args.duration:g} s, warm-up {args.warmup:g} s, {args.rounds} round(s); "
-        f"before = {BEFORE_COMMIT}, after = working tree",
+        f"before = {tree_commit(trees['before']) if 'before' in trees else '-'}, "
+        "after = working tree",
         flush=True,
     )
     try:
