@@ -308,6 +308,9 @@ def save_page(
         if action == "back":
             result.errors = {k: v for k, v in result.errors.items() if v != q.REQUIRED}
         if not result.ok:
+            # Nothing is stored: the request's write transaction (``find_visit(write=True)``)
+            # ends here, so the page with its errors is drawn without holding the write lock.
+            db.session.commit()
             return PageOutcome(errors=result.errors, next_page=page_index)
         plan = _plan_page(definition, response, page_index, result.answers, action, now)
         if _store(plan):

@@ -77,6 +77,12 @@ def test_each_request_of_a_completion_runs_only_the_statements_it_needs(app, cli
     assert reply.status_code == 302
     assert page_post == ["BEGIN", "SELECT links", "SELECT sectors", "UPDATE responses", "COMMIT"]
 
+    with statements(app) as refused:
+        reply = client.post(f"/s/{code}/vraag/2", data={"action": "next"})
+    assert reply.status_code == 422
+    # Nothing to store: the write transaction ends before the page with its errors is drawn.
+    assert refused == ["BEGIN", "SELECT links", "COMMIT"]
+
     with statements(app) as page_get:
         assert client.get(f"/s/{code}/vraag/2").status_code == 200
     assert page_get == ["BEGIN", "SELECT links"]  # the response came with the link
