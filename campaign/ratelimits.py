@@ -2,7 +2,8 @@
 
 Each limited action is a POST of one endpoint (``RULES``), counted per *key*: the
 client, the survey link in the URL, the e-mail address in the form (the login's
-account, the resume link's recipient), the draw ticket in the form.  Each rule is a
+account, the resume link's recipient), the draw ticket in the form, the logged-in
+account (the own password change).  Each rule is a
 ``limiter.limit(...)`` on the endpoint's view, put there by ``limit_views`` once the
 blueprints are registered: Flask-Limiter counts it before the view runs, and a request
 over any of its limits gets a Dutch 429 page with ``Retry-After`` and does nothing.  The
@@ -37,6 +38,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
 from limits import parse_many
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("RATELIMIT_LOGIN_PER_ACCOUNT", "email"),
         ("RATELIMIT_LOGIN_PER_CLIENT", "client"),
     ),
+    # Someone holding a stolen session must not guess the password it asks for.
+    "auth.change_password": (("RATELIMIT_PASSWORD_CHANGE_PER_ACCOUNT", "account"),),
     "survey.mail_link": (
         ("RATELIMIT_RESUME_MAIL_PER_LINK", "link"),
         ("RATELIMIT_RESUME_MAIL_PER_ADDRESS", "email"),
@@ -71,6 +75,7 @@ RULES: dict[str, tuple[tuple[str, str], ...]] = {
 DEFAULTS = {
     "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per 15 minutes",
     "RATELIMIT_LOGIN_PER_CLIENT": "30 per 15 minutes",
+    "RATELIMIT_PASSWORD_CHANGE_PER_ACCOUNT": "10 per 15 minutes",
     "RATELIMIT_RESUME_MAIL_PER_LINK": "3 per hour",
     "RATELIMIT_RESUME_MAIL_PER_ADDRESS": "3 per hour",
     "RATELIMIT_RESUME_MAIL_PER_CLIENT": "20 per hour",
@@ -123,6 +128,7 @@ def _form_value(name: str) -> str:
 #: The value each kind of key is made from, in the current request.
 VALUES: dict[str, Callable[[], str]] = {
     "client": lambda: request.remote_addr or "-",
+    "account": lambda: str(current_user.get_id() or "").partition(":")[0],
     "link": lambda: str((request.view_args or {}).get("code", "")).strip().lower(),
     "email": lambda: _form_value("email"),
     "ticket": lambda: request.form.get("ticket", "").strip(),
@@ -137,8 +143,9 @@ def key_function(kind: str) -> Callable[[], str]:
 
 def exemption(kind: str) -> Callable[[], bool] | None:
     """A form field left empty counts against nothing (a login without an address is
-    refused anyway; the per-client limit still counts it)."""
-    if kind in ("email", "ticket"):
+    refused anyway; the per-client limit still counts it), nor does a request without a
+    login (the access check sends it to the login page)."""
+    if kind in ("email", "ticket", "account"):
         value = VALUES[kind]
         return lambda: not value()
     return None

@@ -70,6 +70,29 @@ def test_login_is_throttled_per_account_even_for_the_right_password(make_app, co
     assert login(client, "iemand@example.org", "x").status_code == 200
 
 
+def test_the_own_password_change_is_throttled_per_account(make_app, coordinator):
+    app = limited_app(make_app, RATELIMIT_PASSWORD_CHANGE_PER_ACCOUNT="3 per 15 minutes")
+    client = app.test_client()
+    assert login(client, COORDINATOR_EMAIL, COORDINATOR_PASSWORD).status_code == 302
+    new = "een-heel-ander-wachtwoord"
+    form = {"password": new, "confirmation": new}
+    for _ in range(3):
+        guess = client.post("/dashboard/wachtwoord/", data={"current": "geraden", **form})
+        assert guess.status_code == 400
+    # Past the limit even the right current password changes nothing.
+    right = client.post("/dashboard/wachtwoord/", data={"current": COORDINATOR_PASSWORD, **form})
+    assert_dutch_429(right)
+    assert auth_services.authenticate(COORDINATOR_EMAIL, COORDINATOR_PASSWORD) is not None
+    # Another account is not held back by it.
+    with app.app_context():
+        auth_services.create_coordinator("tweede@example.org", COORDINATOR_PASSWORD)
+        db.session.remove()
+    other = app.test_client()
+    assert login(other, "tweede@example.org", COORDINATOR_PASSWORD).status_code == 302
+    reply = other.post("/dashboard/wachtwoord/", data={"current": COORDINATOR_PASSWORD, **form})
+    assert reply.status_code == 302
+
+
 def test_login_is_throttled_per_client_over_all_accounts(make_app, coordinator):
     app = limited_app(make_app, RATELIMIT_LOGIN_PER_CLIENT="8 per 15 minutes")
     client = app.test_client()
