@@ -327,10 +327,6 @@ class Server:
 
 def start_server(version: str, tree: Path, db: Database, worker: str, work: Path) -> Server:
     port = free_port()
-    env = version_env(tree, db.url)
-    env["CAMPAIGN_BASE_URL"] = f"http://127.0.0.1:{port}"
-    env["CAMPAIGN_OUTBOX_DIR"] = str(work / "outbox")
-    log = work / f"gunicorn-{db.backend}-{worker}.log"
     command = [
         str(VENV_BIN / "gunicorn"),
         "--no-control-socket",
@@ -341,6 +337,19 @@ def start_server(version: str, tree: Path, db: Database, worker: str, work: Path
         f"127.0.0.1:{port}",
         "wsgi:app",
     ]
+    return launch_server(
+        version, command, tree, db, work / f"gunicorn-{db.backend}-{worker}.log", port
+    )
+
+
+def launch_server(
+    version: str, command: list[str], tree: Path, db: Database, log: Path, port: int
+) -> Server:
+    """Run the gunicorn ``command`` (bound to ``port``) of ``tree`` on ``db``, its output in
+    ``log``; return once both workers answer."""
+    env = version_env(tree, db.url)
+    env["CAMPAIGN_BASE_URL"] = f"http://127.0.0.1:{port}"
+    env["CAMPAIGN_OUTBOX_DIR"] = str(log.parent / "outbox")
     handle = log.open("ab")
     process = subprocess.Popen(
         command, cwd=tree, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
@@ -350,7 +359,7 @@ def start_server(version: str, tree: Path, db: Database, worker: str, work: Path
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn ({version}) exited; see {log}")
+            raise SystemExit(f"gunicorn ({version}) exited; see {log}:\n{log.read_text()[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/s/nergens", timeout=2)
         except urllib.error.HTTPError:

@@ -42,12 +42,9 @@ import os
 import shlex
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,34 +98,8 @@ def production_command(port: int) -> list[str]:
 
 def start_production_server(db: bs.Database, work: Path, port: int) -> bs.Server:
     """gunicorn as the Procfile runs it, on ``db``; returns once both workers answer."""
-    env = bs.version_env(ROOT, db.url)
-    env["CAMPAIGN_BASE_URL"] = f"http://127.0.0.1:{port}"
-    env["CAMPAIGN_OUTBOX_DIR"] = str(work / "outbox")
     log = work / f"gunicorn-{db.backend}.log"
-    with log.open("ab") as handle:
-        process = subprocess.Popen(
-            production_command(port),
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = bs.Server("production", process, port, log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited; see {log}:\n{log.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/s/nergens", timeout=2)
-        except urllib.error.HTTPError:
-            if len(server.workers()) == 2:
-                return server  # any HTTP answer means it is up
-        except OSError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise SystemExit(f"gunicorn did not start; see {log}")
+    return bs.launch_server("production", production_command(port), ROOT, db, log, port)
 
 
 # --- the respondents --------------------------------------------------------------------------
