@@ -266,6 +266,12 @@ def seed(tree: Path, db: Database, work: Path, surveys: list[Survey]) -> float:
 # --- servers --------------------------------------------------------------------------------
 
 
+def machine_now() -> str:
+    """The time, the cores and the load averages, for a benchmark's first line."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} cores  load {load}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -416,8 +416,7 @@ def main() -> int:
     if not set(backends) <= set(bs.BACKENDS):
         raise SystemExit(f"--backends: choose from {', '.join(bs.BACKENDS)}")
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} cores  "
-        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}  {args.mails} mails, "
+        f"{bs.machine_now()}  {args.mails} mails, "
         f"{SENDER_SLOTS} senders, {args.kills_per_point} kills per point, "
         f"{args.fail_rate:.0%} refused, {args.drop_rate:.0%} dropped",
         flush=True,

@@ -235,8 +235,7 @@ def main() -> int:
     args = parser.parse_args()
     survey = bs.SURVEYS[args.survey]
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} cores  "
-        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}  survey {survey.name}, "
+        f"{bs.machine_now()}  survey {survey.name}, "
         f"{args.clients} clients, {args.duration:g} s, PostgreSQL down {args.down:g} s halfway",
         flush=True,
     )

@@ -464,8 +464,7 @@ def main() -> int:
         raise SystemExit(f"--backends: choose from {', '.join(bs.BACKENDS)}")
     survey = bs.SURVEYS[args.survey]
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} cores  "
-        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}  survey {survey.name}, "
+        f"{bs.machine_now()}  survey {survey.name}, "
         f"{args.clients} clients, {args.duration:g} s per backend",
         flush=True,
     )
