@@ -31,6 +31,10 @@ def engine_options(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def configure_engine(app: Flask) -> None:
     """Install the SQLite pragmas and transaction handling on the app's engine."""
     engine = db.engine
@@ -52,6 +56,9 @@ def configure_engine(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII only ("É" stays "É"); Python's folds every
+        # letter, as PostgreSQL's does, so a search for "émile" finds "Émile" on both.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

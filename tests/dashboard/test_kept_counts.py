@@ -18,6 +18,7 @@ from campaign import attribution
 from campaign.attribution import Counts
 from campaign.channels import services as channels
 from campaign.channels.services import ChannelValues
+from campaign.contacts.services import save_key_figure
 from campaign.dashboard.queries import campaign_stats
 from campaign.dashboard.tables import PER_PAGE, TableFilter, key_figure_table
 from campaign.extensions import db
@@ -208,6 +209,14 @@ def test_key_figure_table_pages_in_the_database_and_a_page_past_the_end_shows_th
     assert (none.rows, none.matching, none.page, none.pages) == ([], 0, 1, 1)
     done = key_figure_table(campaign, TableFilter(result="met"))
     assert [row.email for row in done.rows] == ["kf007@example.org"]
+
+
+def test_the_key_figure_search_folds_accented_capitals_too(campaign):
+    save_key_figure(campaign, name="Émile Ülgen", email="emile@example.org", organisation="ÖCMW")
+    db.session.commit()
+    for search in ("émile", "ÉMILE", "ülgen", "öcmw"):
+        found = key_figure_table(campaign, TableFilter(search=search))
+        assert [row.email for row in found.rows] == ["emile@example.org"], search
 
 
 def test_coverage_reads_the_results_kept_cells_and_what_is_not_tallied_yet(app):
