@@ -62,8 +62,8 @@ WORDS = re.compile(r"[^\W_]+")
 TOO_SHORT = f"Het wachtwoord moet minstens {MIN_LENGTH} tekens lang zijn."
 TOO_EASY = (
     "Dit wachtwoord is te makkelijk te raden: het is een veelgebruikt wachtwoord of lijkt "
-    "op je naam, je e-mailadres of de campagne. Kies een langer wachtwoord, bijvoorbeeld "
-    "enkele woorden die niet bij elkaar horen."
+    "op je naam, je e-mailadres of de campagne. Kies een langer of minder voorspelbaar "
+    "wachtwoord."
 )
 
 

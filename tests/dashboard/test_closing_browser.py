@@ -11,15 +11,11 @@ from playwright.sync_api import expect
 from campaign.definitions.services import find_campaign
 from campaign.extensions import db
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
+from tests.survey.browser import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
 JULY = datetime(2027, 7, 10, 12, 0, tzinfo=UTC)
-
-
-def no_horizontal_scroll(page) -> bool:
-    page.wait_for_load_state()  # measured once the stylesheets are in
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_close_with_its_confirm_step_and_reopen_on_a_phone(

@@ -23,7 +23,7 @@ from campaign.mailing.services import queue_invitations
 from campaign.models import Response
 from campaign.survey.services import record_open, save_page, start_response
 from tests.conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD
-from tests.survey.browser import no_horizontal_scroll, serious_violations
+from tests.survey.browser import no_horizontal_scroll, overflowing_tables, serious_violations
 from tests.survey.conftest import form
 from tests.test_attribution import load_small, own_link, respond
 
@@ -395,6 +395,8 @@ def test_dashboard_in_a_browser_has_no_console_errors_and_passes_axe(
         assert page.get_by_role("heading", name="Respons per sector").is_visible()
         assert serious_violations(page) == []
         assert no_horizontal_scroll(page)
+        if width == 360:
+            assert overflowing_tables(page) == []
         if width == 1280:  # a phone shows the rows as blocks, without column titles
             page.locator("#netwerken-lijst").get_by_role("button", name="Afgerond").click()
             assert page.locator("#netwerken-lijst th[aria-sort]").count() == 1

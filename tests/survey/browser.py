@@ -50,3 +50,17 @@ def no_horizontal_scroll(page: Any) -> bool:
     loaded (an unstyled table is wider: measuring earlier flaked on a loaded machine)."""
     page.wait_for_load_state()
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def overflowing_tables(page: Any) -> list[str]:
+    """The first cell's text of each ``table.stack`` whose wrapper scrolls sideways (a phone
+    shows its rows as blocks: a cell wider than the card hides the columns after it, which
+    ``no_horizontal_scroll`` cannot see, the wrapper scrolling on its own; a wide matrix
+    such as the coverage may scroll)."""
+    page.wait_for_load_state()
+    return page.evaluate(
+        """[...document.querySelectorAll('.table-wrap')]
+             .filter(wrap => wrap.querySelector('table.stack'))
+             .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
+             .map(wrap => (wrap.querySelector('td') || wrap).textContent.trim().slice(0, 40))"""
+    )
